@@ -1,0 +1,79 @@
+"""Settings: one pydantic-settings object, read from ``PULSE_*`` environment variables.
+
+Unset ``PULSE_KAFKA_URL`` / ``PULSE_DATABASE_URL`` mean "use the embedded local stack"
+started by ``pulse local up``; its URLs are recorded under ``PULSE_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore")
+
+    kafka_url: str | None = Field(
+        default=None,
+        description="Kafka bootstrap URL, e.g. kafka://127.0.0.1:9092. Unset: embedded broker.",
+    )
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL, postgresql://... Unset: embedded PostgreSQL."
+    )
+    data_dir: Path = Field(
+        default=Path(".pulse"), description="Local state: embedded stack, RocksDB tables."
+    )
+    web_port: int = Field(default=6066, description="Port of the Faust web server (stats, API).")
+    web_bind: str = Field(default="127.0.0.1", description="Address the Faust web server binds to.")
+    topic_partitions: int = Field(
+        default=4, ge=1, description="Partitions of the topics this app creates."
+    )
+    app_id: str = Field(
+        default="syndicate-pulse", description="Faust app id = Kafka consumer group."
+    )
+    log_level: str = Field(
+        default="info", description="Worker log level: crit, error, warn, info, debug."
+    )
+
+    sink_batch_size: int = Field(
+        default=2000, ge=1, description="Most transactions written per database batch."
+    )
+    sink_batch_seconds: float = Field(
+        default=0.02, gt=0, description="Longest wait to fill a batch before writing it (seconds)."
+    )
+    commit_interval: float = Field(
+        default=0.5, gt=0, description="How often the worker commits consumed offsets (seconds)."
+    )
+
+    default_threshold: Decimal = Field(
+        default=Decimal("10000.00"),
+        description="Large-transaction threshold for syndicates without their own.",
+    )
+
+    def kafka_bootstrap(self) -> str:
+        """``host:port`` list for aiokafka, resolved from the URL or the embedded stack."""
+        url = self.resolved_kafka_url()
+        return ",".join(part.split("://", 1)[-1] for part in url.split(";"))
+
+    def resolved_kafka_url(self) -> str:
+        if self.kafka_url:
+            return self.kafka_url
+        from pipeline.local_stack import LocalStack
+
+        return LocalStack(self.data_dir).require().kafka_url
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        from pipeline.local_stack import LocalStack
+
+        return LocalStack(self.data_dir).require().database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

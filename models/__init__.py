@@ -1,0 +1,1 @@
+"""Domain types of Syndicate Pulse: plain Python, no I/O."""

@@ -1,0 +1,20 @@
+"""Explicit exception types of the domain core."""
+
+from __future__ import annotations
+
+
+class PulseError(Exception):
+    """Base of every error Syndicate Pulse raises on purpose."""
+
+
+class InvalidTransaction(PulseError):
+    """A message on ``transactions`` that breaks the message contract.
+
+    ``reason`` is a short machine-friendly code (it labels DLQ metrics);
+    ``detail`` is the human sentence stored with the dead letter.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

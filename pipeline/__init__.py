@@ -1,0 +1,1 @@
+"""Syndicate Pulse: the Faust app, its topics, the Postgres sink and the CLI."""

@@ -1,0 +1,42 @@
+"""The one place that builds the Faust app.
+
+``faust -A pipeline.app worker`` and ``pulse worker`` both run this app.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from config import Settings, get_settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=settings.resolved_kafka_url(),
+        store="rocksdb://",
+        datadir=str(settings.data_dir / "faust"),
+        autodiscover=["agents", "tables"],
+        origin="pipeline",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        # Joining a group on the embedded broker takes ~30 s with Kafka's defaults.
+        broker_rebalance_timeout=3.0,
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        # Offsets are only committed for acknowledged events, i.e. after the database
+        # commit; committing often keeps the redelivered tail after a crash short.
+        broker_commit_interval=settings.commit_interval,
+        broker_commit_every=settings.sink_batch_size,
+        web_enabled=True,
+        # Ops watch the worker through the stats endpoint (`/`) and `/assignment/`.
+        web_stats_enabled=True,
+        web_port=settings.web_port,
+        web_bind=settings.web_bind,
+        web_host=settings.web_bind,
+        producer_linger=0.005,
+    )
+
+
+app = create_app(get_settings())

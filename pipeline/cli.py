@@ -1,0 +1,222 @@
+"""``pulse``: the one command-line interface of Syndicate Pulse."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config import get_settings
+from models.errors import PulseError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+local_app = typer.Typer(no_args_is_help=True, help="The embedded broker and PostgreSQL.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+app.add_typer(local_app, name="local")
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _database_url() -> str:
+    return get_settings().resolved_database_url()
+
+
+@local_app.command("up")
+def local_up() -> None:
+    """Start the embedded broker and PostgreSQL in the background (idempotent)."""
+    from pipeline.local_stack import LocalStack
+
+    info = LocalStack(get_settings().data_dir).up()
+    out.print(f"broker   {info.kafka_url} (pid {info.broker_pid})")
+    out.print(f"postgres {info.database_url} (pid {info.postgres_pid})")
+
+
+@local_app.command("down")
+def local_down() -> None:
+    """Stop what `pulse local up` started."""
+    from pipeline.local_stack import LocalStack
+
+    stopped = LocalStack(get_settings().data_dir).down()
+    out.print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
+
+
+@local_app.command("status")
+def local_status() -> None:
+    """Tell what runs."""
+    from pipeline.local_stack import LocalStack
+
+    for name, state in LocalStack(get_settings().data_dir).status().items():
+        out.print(f"{name:9}{state}", highlight=False)
+
+
+@local_app.command("env")
+def local_env() -> None:
+    """Print export lines pointing PULSE_* at the embedded stack."""
+    from pipeline.local_stack import LocalStack
+
+    info = LocalStack(get_settings().data_dir).require()
+    print(f"export PULSE_KAFKA_URL='{info.kafka_url}'")
+    print(f"export PULSE_DATABASE_URL='{info.database_url}'")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (idempotent)."""
+    from pipeline.db import upgrade
+
+    upgrade(_database_url())
+    out.print("database is up to date")
+
+
+@app.command()
+def worker() -> None:
+    """Run a stream-processing worker (the Faust app, with its web server)."""
+    settings = get_settings()
+    settings.resolved_kafka_url()
+    settings.resolved_database_url()
+    from pipeline.app import app as faust_app
+
+    sys.argv = [
+        sys.argv[0],
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "--web-port",
+        str(settings.web_port),
+    ]
+    faust_app.main()
+
+
+@app.command()
+def generate(
+    out_file: Annotated[Path, typer.Option("--out", help="Output file: .jsonl or .csv")],
+    investors: Annotated[int, typer.Option(min=1)] = 2_000,
+    syndicates: Annotated[int, typer.Option(min=1)] = 300,
+    transactions: Annotated[int, typer.Option(min=0)] = 50_000,
+    seed: int = 1,
+    start: Annotated[str | None, typer.Option(help="RFC 3339 start time (default: now)")] = None,
+    rate: Annotated[
+        float, typer.Option(min=0.001, help="Transactions per second of event time")
+    ] = 50.0,
+) -> None:
+    """Write a reproducible synthetic dataset."""
+    from pipeline.generate import GeneratorSpec, write
+    from pipeline.generate import generate as run
+
+    begin = datetime.now(UTC) if start is None else _parse_time(start)
+    spec = GeneratorSpec(investors, syndicates, transactions, seed, begin, rate)
+    count = write(run(spec), out_file)
+    err.print(f"wrote {count} transactions to {out_file}")
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{text!r} is not an RFC 3339 timestamp")
+    if moment.tzinfo is None:
+        fail(f"{text!r} has no UTC offset")
+    return moment
+
+
+@app.command()
+def produce(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Publish a JSONL or CSV file to the transactions topic."""
+    from rich.progress import Progress
+
+    from pipeline.produce import count_messages, read_messages
+    from pipeline.produce import produce as run
+
+    settings = get_settings()
+    bootstrap = settings.kafka_bootstrap()
+    total = count_messages(file)
+    with Progress(console=err, transient=False) as progress:
+        task = progress.add_task("producing", total=total)
+        summary = asyncio.run(
+            run(
+                bootstrap,
+                read_messages(file),
+                settings.topic_partitions,
+                on_sent=lambda n: progress.advance(task, n),
+            )
+        )
+    rate = summary.sent / summary.seconds if summary.seconds else 0.0
+    err.print(
+        f"sent {summary.sent}, failed {summary.failed}, in {summary.seconds:.1f} s ({rate:,.0f}/s)"
+    )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command("top-investors")
+def top_investors(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """The investors in the most distinct syndicates, with their total invested."""
+    from pipeline.queries import top_investors as query
+
+    rows = query(_database_url(), limit)
+    if as_json:
+        print(orjson.dumps([r.to_json() for r in rows]).decode())
+        return
+    out.print(render_top_investors(rows))
+
+
+def render_top_investors(rows) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title="Top investors")
+    table.add_column("#", justify="right")
+    table.add_column("investor")
+    table.add_column("syndicates", justify="right")
+    table.add_column("total invested", justify="right")
+    for rank, row in enumerate(rows, 1):
+        table.add_row(
+            str(rank), row.investor_id, str(row.syndicate_count), f"{row.total_invested:,.2f}"
+        )
+    return table
+
+
+@app.command()
+def demo(
+    transactions: Annotated[int, typer.Option(min=1)] = 50_000,
+    follow: Annotated[bool, typer.Option(help="Leave the stack and worker running")] = False,
+) -> None:
+    """The main job on the embedded stack, end to end."""
+    from pipeline.demo import run_demo
+
+    run_demo(transactions=transactions, follow=follow, console=err)
+
+
+def main() -> None:
+    """Entry point: a user's mistake or an unreachable service is one line, never a traceback."""
+    import psycopg
+    from aiokafka.errors import KafkaError
+
+    try:
+        app()
+    except PulseError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except (OSError, psycopg.OperationalError, KafkaError) as exc:
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}".strip(), highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

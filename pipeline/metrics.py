@@ -1,0 +1,23 @@
+"""Prometheus metrics: one registry-wide definition of each."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MESSAGES = Counter(
+    "pulse_messages_total", "Messages consumed from transactions, by outcome", ["outcome"]
+)
+DEAD_LETTERS = Counter(
+    "pulse_dead_letters_total", "Messages sent to a dead-letter topic", ["topic", "reason"]
+)
+SINK_BATCH_SIZE = Histogram(
+    "pulse_sink_batch_size",
+    "Transactions per database batch",
+    buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000),
+)
+SINK_SECONDS = Histogram(
+    "pulse_sink_batch_seconds", "Time to write one batch to PostgreSQL, retries included"
+)
+SINK_RETRIES = Counter(
+    "pulse_sink_retries_total", "Database batches retried after a transient failure"
+)

@@ -1,0 +1,127 @@
+"""The Postgres sink: one database transaction per consumed batch, idempotent by transaction_id."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+
+import sql
+from models.batch import Accepted, DeadLetter, conflict
+from pipeline.db import connect_async
+
+_DEAD_LETTER_NS = uuid.UUID("6f2b1f0e-3c55-4d8e-9a43-5b8f1d7c2a10")
+_COPY_STAGED = (
+    "COPY staged_transactions (transaction_id, investor_id, syndicate_id, transaction_amount,"
+    " transaction_date, currency, source_partition, source_offset) FROM STDIN"
+)
+
+
+def dead_letter_id(letter: DeadLetter) -> uuid.UUID:
+    """Stable per message: the same message dead-lettered twice is stored once.
+
+    Offsets alone are not enough: an in-memory broker starts again from 0.
+    """
+    src = letter.source
+    digest = hashlib.sha256((src.key or b"") + b"\x00" + (src.value or b"")).hexdigest()
+    return uuid.uuid5(_DEAD_LETTER_NS, f"{src.topic}/{src.partition}/{src.offset}/{digest}")
+
+
+@dataclass
+class SinkResult:
+    inserted: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+class TransactionSink:
+    """Writes accepted transactions and dead letters; owns one connection."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._conn: psycopg.AsyncConnection | None = None
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = await connect_async(self._url, autocommit=False)
+            await self._conn.execute(sql.load("stage_transactions"))
+            await self._conn.commit()
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def discard(self) -> None:
+        """Drop the connection after a failure so the next attempt starts clean."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+
+    async def write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
+        conn = await self._connection()
+        result = SinkResult(dead=list(dead))
+        async with conn.transaction():
+            partitions = sorted({a.source.partition for a in accepted})
+            for partition in partitions:
+                # Serialises a zombie and the new owner of a partition during a rebalance.
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('pulse.transactions'), %s)", (partition,)
+                )
+            if accepted:
+                result.inserted = await self._insert(conn, accepted, result)
+            if result.dead:
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        sql.load("insert_dead_letters"),
+                        [
+                            (
+                                dead_letter_id(d),
+                                d.source.topic,
+                                d.source.partition,
+                                d.source.offset,
+                                d.reason,
+                                d.detail,
+                                d.source.key,
+                                d.source.value,
+                            )
+                            for d in result.dead
+                        ],
+                    )
+        return result
+
+    async def _insert(
+        self, conn: psycopg.AsyncConnection, accepted: list[Accepted], result: SinkResult
+    ) -> list[str]:
+        async with conn.cursor() as cur:
+            async with cur.copy(_COPY_STAGED) as copy:
+                for a in accepted:
+                    t = a.transaction
+                    await copy.write_row(
+                        (
+                            t.transaction_id,
+                            t.investor_id,
+                            t.syndicate_id,
+                            t.transaction_amount,
+                            t.transaction_date,
+                            t.currency,
+                            a.source.partition,
+                            a.source.offset,
+                        )
+                    )
+            await cur.execute(sql.load("insert_transactions"))
+            inserted = [row[0] for row in await cur.fetchall()]
+            if len(inserted) < len(accepted):
+                await cur.execute(sql.load("conflicting_duplicates"))
+                by_position = {(a.source.partition, a.source.offset): a for a in accepted}
+                conflicts = [by_position[(p, o)] for _, p, o in await cur.fetchall()]
+                result.dead.extend(
+                    conflict(a.source, a.transaction.transaction_id) for a in conflicts
+                )
+                result.duplicates = len(accepted) - len(inserted) - len(conflicts)
+        return inserted

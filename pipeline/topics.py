@@ -1,0 +1,57 @@
+"""The one place that declares every topic: names, partitions, configs."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    # None: PULSE_TOPIC_PARTITIONS. Partitioned topics are keyed by syndicate or pool.
+    partitions: int | None = None
+    config: dict[str, str] = field(default_factory=dict)
+
+    def partition_count(self, default: int) -> int:
+        return self.partitions or default
+
+
+TRANSACTIONS = TopicSpec("transactions")
+TRANSACTIONS_DLQ = TopicSpec("transactions-dlq")
+
+ALL = (TRANSACTIONS, TRANSACTIONS_DLQ)
+
+
+async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> None:
+    """Create the topics that do not exist yet (producers may run before any worker)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(s.name, s.partition_count(default_partitions), 1, topic_configs=s.config)
+            for s in specs
+            if s.name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+def faust_topic(app, spec: TopicSpec):  # type: ignore[no-untyped-def]
+    """The Faust handle of a topic: raw bytes in and out; agents decode in batches."""
+    return app.topic(
+        spec.name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partition_count(app.conf.topic_partitions),
+        config=spec.config or None,
+    )

@@ -1,0 +1,1 @@
+"""Faust tables, one module owning each."""

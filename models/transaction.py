@@ -22,6 +22,14 @@ from models.money import MoneyError, parse_amount
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_ID_LENGTH = 128
 DEFAULT_CURRENCY = "USD"
+_FIELDS = (
+    "transaction_id",
+    "investor_id",
+    "syndicate_id",
+    "transaction_amount",
+    "transaction_date",
+    "currency",
+)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # RFC 3339: full date, 'T' (or space, as RFC 3339 section 5.6 allows), time, offset.
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
@@ -88,9 +96,9 @@ def _loads(raw: bytes) -> Any:
         fast = False
     else:
         fast = True
-    # orjson reads JSON numbers with a fraction as float and refuses integers
-    # beyond 64 bits; re-read those exactly with the standard library.
-    if fast and not (isinstance(doc, dict) and isinstance(doc.get("transaction_amount"), float)):
+    # orjson reads fractions and integers beyond 64 bits as float: when a
+    # contract field came out as a float, re-read the message exactly.
+    if fast and not (isinstance(doc, dict) and any(isinstance(doc.get(f), float) for f in _FIELDS)):
         return doc
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)

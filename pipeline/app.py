@@ -11,6 +11,7 @@ from config import Settings, get_settings
 
 
 def create_app(settings: Settings) -> faust.App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         settings.app_id,
         broker=settings.resolved_kafka_url(),

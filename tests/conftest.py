@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pipeline import db
+from pipeline.local_stack import POSTGRES_FAST_SHUTDOWN, start_broker, start_postgres, stop_process
+from tests.harness import Stack, Worker
+
+
+class PostgresServer:
+    """The session's PostgreSQL; tests may stop and start it to inject an outage."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata
+        self.url, self.pid = start_postgres(pgdata)
+
+    def stop(self) -> None:
+        stop_process(self.pid, POSTGRES_FAST_SHUTDOWN)
+
+    def start(self) -> None:
+        self.url, self.pid = start_postgres(self.pgdata)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL for the session; each test gets a database of its own."""
+    server = PostgresServer(tmp_path_factory.mktemp("pg") / "pgdata")
+    yield server
+    server.stop()
+
+
+def database_url_for(server_url: str, name: str) -> str:
+    base, _, query = server_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    server_url = postgres.url
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(db.libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = database_url_for(server_url, name)
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def stack(tmp_path: Path, database_url: str) -> Iterator[Stack]:
+    """A broker of its own (Tansu starts in milliseconds) and a database of its own."""
+    pid, port = start_broker(tmp_path / "broker.log")
+    yield Stack(kafka_url=f"kafka://127.0.0.1:{port}", database_url=database_url, data_dir=tmp_path)
+    stop_process(pid)
+
+
+@pytest.fixture
+def workers(stack: Stack) -> Iterator[list[Worker]]:
+    """Workers started by a test; stopped, whatever happens."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,1 @@
+"""Benchmarks: each measures this project and a reference in the same run and prints the ratio."""

@@ -1,0 +1,143 @@
+"""Shared benchmark plumbing: a private embedded stack and timing helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import psycopg
+
+from pipeline import db
+from pipeline.generate import GeneratorSpec, generate
+from pipeline.local_stack import POSTGRES_FAST_SHUTDOWN, start_broker, start_postgres, stop_process
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class BenchStack:
+    kafka_url: str
+    database_url: str
+    root: Path
+    worker: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_url.split("://", 1)[1]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PULSE_KAFKA_URL": self.kafka_url,
+            "PULSE_DATABASE_URL": self.database_url,
+            "PULSE_DATA_DIR": str(self.root / "data"),
+            "PULSE_LOG_LEVEL": "warn",
+            **extra,
+        }
+
+    def start_worker(self, name: str = "worker", **env: str) -> subprocess.Popen[bytes]:
+        log = (self.root / f"{name}.log").open("ab")
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "worker"],
+            env=self.env(PULSE_DATA_DIR=str(self.root / name), PULSE_WEB_PORT=str(free_port()), **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        return self.worker
+
+    def count(self, table: str = "transactions") -> int:
+        with psycopg.connect(db.libpq_url(self.database_url)) as conn:
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+
+@contextmanager
+def bench_stack() -> Iterator[BenchStack]:
+    root = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
+    broker_pid, port = start_broker(root / "broker.log")
+    url, pg_pid = start_postgres(root / "pgdata")
+    try:
+        db.upgrade(url)
+        yield BenchStack(f"kafka://127.0.0.1:{port}", url, root)
+    finally:
+        stop_process(broker_pid)
+        stop_process(pg_pid, POSTGRES_FAST_SHUTDOWN)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def messages(
+    n: int, seed: int = 1, investors: int = 20_000, syndicates: int = 2_000
+) -> list[bytes]:
+    spec = GeneratorSpec(
+        investors, syndicates, n, seed, datetime(2026, 1, 1, tzinfo=UTC), rate=200.0
+    )
+    return [orjson.dumps(r) for r in generate(spec)]
+
+
+def wait_for_count(
+    stack: BenchStack, target: int, timeout: float, table: str = "transactions"
+) -> list[tuple[float, int]]:
+    """Poll the row count until ``target``; returns the (time, count) samples."""
+    samples: list[tuple[float, int]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = stack.count(table)
+        samples.append((time.monotonic(), n))
+        if n >= target:
+            return samples
+        if stack.worker is not None and stack.worker.poll() is not None:
+            log = (stack.root / "worker.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the worker exited with {stack.worker.returncode}:\n{log}")
+        time.sleep(0.05)
+    raise TimeoutError(f"only {samples[-1][1]} of {target} rows after {timeout} s")
+
+
+def steady_rate(samples: list[tuple[float, int]], total: int) -> float:
+    """Rows per second from the first row to the last, leaving out group-join time."""
+    start = next((t, n) for t, n in samples if n > 0)
+    end = samples[-1]
+    return (end[1] - start[1]) / (end[0] - start[0])
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def record(name: str, result: dict[str, object]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    result = {
+        "benchmark": name,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **result,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(json.dumps(result, indent=2, default=str))
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)

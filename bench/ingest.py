@@ -1,0 +1,104 @@
+"""Ingest: produce → committed in PostgreSQL with aggregates, vs a raw aiokafka consumer, vs the sink alone.
+
+All three on the same messages, the same broker and the same database server, in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bench.common import BenchStack, bench_stack, messages, record, steady_rate, wait_for_count
+from models.batch import SourceMessage, triage
+from pipeline.produce import produce
+from pipeline.sink import TransactionSink
+
+
+async def raw_consume_rate(stack: BenchStack, n: int) -> float:
+    """A plain aiokafka consumer that reads and JSON-decodes every message."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=1 << 22,
+    )
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition("transactions", p)
+            for p in consumer.partitions_for_topic("transactions") or ()
+        ]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        seen = 0
+        started = time.perf_counter()
+        while seen < n:
+            for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                for r in records:
+                    orjson.loads(r.value)
+                seen += len(records)
+        return n / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def sink_alone_rate(database_url: str, values: list[bytes], batch: int) -> float:
+    """The worker's triage and sink code on the same messages, without Kafka."""
+    sink = TransactionSink(database_url)
+    started = time.perf_counter()
+    for i in range(0, len(values), batch):
+        chunk = [
+            SourceMessage("transactions", 0, i + j, None, v)
+            for j, v in enumerate(values[i : i + batch])
+        ]
+        t = triage(chunk)
+        accepted = t.accepted + t.misrouted  # no broker here to re-key through
+        await sink.write(accepted, t.dead)
+    await sink.close()
+    return len(values) / (time.perf_counter() - started)
+
+
+def end_to_end_rate(values: list[bytes], workers: int) -> tuple[float, float]:
+    """(end-to-end rate with ``workers`` worker processes, raw consumer rate) on one fresh stack."""
+    with bench_stack() as stack:
+        asyncio.run(produce(stack.bootstrap, iter(values), 4))
+        raw = asyncio.run(raw_consume_rate(stack, len(values)))
+        procs = [stack.start_worker(f"worker{i}") for i in range(workers)]
+        try:
+            samples = wait_for_count(stack, len(values), timeout=600)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(30)
+        return steady_rate(samples, len(values)), raw
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    values = messages(args.messages)
+    one, raw = end_to_end_rate(values, workers=1)
+    two, raw2 = end_to_end_rate(values, workers=2)
+    with bench_stack() as stack:
+        alone = asyncio.run(sink_alone_rate(stack.database_url, values, batch=2000))
+    result = {
+        "messages": len(values),
+        "raw_aiokafka_consume_per_s": round(raw),
+        "sink_alone_per_s": round(alone),
+        "end_to_end_per_s": round(one),
+        "ratio_to_raw": round(one / raw, 3),
+        "ratio_to_sink_alone": round(one / alone, 3),
+        "end_to_end_two_workers_per_s": round(two),
+        "two_workers_ratio_to_raw": round(two / raw2, 3),
+    }
+    record("ingest", result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

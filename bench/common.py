@@ -59,7 +59,9 @@ class BenchStack:
         log = (self.root / f"{name}.log").open("ab")
         self.worker = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker"],
-            env=self.env(PULSE_DATA_DIR=str(self.root / name), PULSE_WEB_PORT=str(free_port()), **env),
+            env=self.env(
+                PULSE_DATA_DIR=str(self.root / name), PULSE_WEB_PORT=str(free_port()), **env
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

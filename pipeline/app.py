@@ -18,7 +18,6 @@ def create_app(settings: Settings) -> faust.App:
         store="rocksdb://",
         datadir=str(settings.data_dir / "faust"),
         autodiscover=["agents", "tables"],
-        origin="pipeline",
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from config import get_settings
+from pipeline.alert_outbox import AlertPublisher
 from pipeline.app import app
+from pipeline.detection import AnomalyDetector
 from pipeline.ingest import Ingestor
 from pipeline.sink import TransactionSink
-from pipeline.topics import TRANSACTIONS, TRANSACTIONS_DLQ, faust_topic
+from pipeline.topics import ALERTS, TRANSACTIONS, TRANSACTIONS_DLQ, faust_topic
 
 settings = get_settings()
+database_url = settings.resolved_database_url()
 transactions_topic = faust_topic(app, TRANSACTIONS)
 dlq_topic = faust_topic(app, TRANSACTIONS_DLQ)
+alerts_topic = faust_topic(app, ALERTS)
+detector = AnomalyDetector(settings)
+alert_publisher = AlertPublisher(database_url, alerts_topic, detector.rules)
 ingestor = Ingestor(
-    TransactionSink(settings.resolved_database_url()), transactions_topic, dlq_topic
+    TransactionSink(database_url, detector), transactions_topic, dlq_topic, alert_publisher
 )
 
 
@@ -22,3 +28,8 @@ async def ingest_transactions(stream):  # type: ignore[no-untyped-def]
         settings.sink_batch_size, within=settings.sink_batch_seconds
     ):
         await ingestor.handle(events)
+
+
+@app.timer(interval=5.0)
+async def relay_unpublished_alerts() -> None:
+    await alert_publisher.relay()

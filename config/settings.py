@@ -53,6 +53,19 @@ class Settings(BaseSettings):
         default=Decimal("10000.00"),
         description="Large-transaction threshold for syndicates without their own.",
     )
+    spike_multiplier: Decimal = Field(
+        default=Decimal("10"),
+        gt=0,
+        description="Spike when the 5-minute count reaches this many times the hourly average.",
+    )
+    spike_min_count: int = Field(
+        default=5, ge=1, description="Fewest transactions in 5 minutes that can be a spike."
+    )
+    late_event_seconds: int = Field(
+        default=120,
+        ge=0,
+        description="Events this far behind the newest event time still count in spike windows.",
+    )
 
     def kafka_bootstrap(self) -> str:
         """``host:port`` list for aiokafka, resolved from the URL or the embedded stack."""

@@ -19,8 +19,12 @@ from models.errors import PulseError
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 local_app = typer.Typer(no_args_is_help=True, help="The embedded broker and PostgreSQL.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+syndicates_app = typer.Typer(no_args_is_help=True, help="Syndicate alert settings.")
+alerts_app = typer.Typer(no_args_is_help=True, help="Alerts raised for fund managers.")
 app.add_typer(local_app, name="local")
 app.add_typer(db_app, name="db")
+app.add_typer(syndicates_app, name="syndicates")
+app.add_typer(alerts_app, name="alerts")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -190,6 +194,113 @@ def render_top_investors(rows) -> Table:  # type: ignore[no-untyped-def]
             str(rank), row.investor_id, str(row.syndicate_count), f"{row.total_invested:,.2f}"
         )
     return table
+
+
+@syndicates_app.command("set")
+def syndicates_set(
+    syndicate_id: str,
+    name: Annotated[str | None, typer.Option(help="Display name, used in alerts")] = None,
+    threshold: Annotated[
+        str | None, typer.Option(help="Large-transaction threshold, e.g. 25000.00")
+    ] = None,
+    spike_multiplier: Annotated[
+        str | None, typer.Option(help="Spike at this many times the hourly average")
+    ] = None,
+    spike_min_count: Annotated[
+        int | None, typer.Option(help="Fewest transactions in 5 minutes for a spike")
+    ] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enabled/--disabled", help="Raise alerts for it")
+    ] = None,
+) -> None:
+    """Create or change a syndicate's settings; running workers pick it up within seconds."""
+    from pipeline.syndicates import SettingsError, SyndicateUpdate, set_syndicate
+
+    try:
+        row = set_syndicate(
+            _database_url(),
+            SyndicateUpdate(
+                syndicate_id, name, threshold, spike_multiplier, spike_min_count, enabled
+            ),
+        )
+    except SettingsError as exc:
+        fail(str(exc))
+    print(orjson.dumps(row).decode())
+
+
+@syndicates_app.command("show")
+def syndicates_show(
+    syndicate_id: Annotated[str | None, typer.Argument()] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Stored settings (empty cells use the PULSE_* defaults)."""
+    from pipeline.syndicates import show_syndicates
+
+    rows = show_syndicates(_database_url(), syndicate_id)
+    if syndicate_id is not None and not rows:
+        fail(f"syndicate {syndicate_id!r} has no settings of its own (it uses the defaults)")
+    if as_json:
+        print(orjson.dumps(rows if syndicate_id is None else rows[0]).decode())
+        return
+    settings = get_settings()
+    table = Table(title="Syndicates")
+    for column in ("syndicate", "name", "threshold", "spike multiplier", "min count", "enabled"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["syndicate_id"],
+            r["name"] or "",
+            r["threshold"] or f"{settings.default_threshold} (default)",
+            r["spike_multiplier"] or f"{settings.spike_multiplier} (default)",
+            str(r["spike_min_count"] or f"{settings.spike_min_count} (default)"),
+            "yes" if r["enabled"] else "no",
+        )
+    out.print(table)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    syndicate: Annotated[str | None, typer.Option(help="Only this syndicate")] = None,
+    kind: Annotated[str | None, typer.Option(help="large_transaction or spike")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="RFC 3339: alerts with event time at or after")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Alerts, oldest event first."""
+    from pipeline.syndicates import list_alerts
+
+    if kind is not None and kind not in ("large_transaction", "spike"):
+        fail("--kind must be large_transaction or spike")
+    rows = list_alerts(
+        _database_url(), syndicate, kind, None if since is None else _parse_time(since), limit
+    )
+    if as_json:
+        print(orjson.dumps(rows).decode())
+        return
+    table = Table(title="Alerts")
+    for column in (
+        "event time",
+        "kind",
+        "syndicate",
+        "transaction",
+        "observed",
+        "expected",
+        "ratio",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["event_time"],
+            r["kind"],
+            r["syndicate_id"],
+            r["transaction_id"] or "",
+            r["observed"],
+            r["expected"],
+            r["ratio"] or "",
+        )
+    out.print(table)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from typing import Any
 
 from models.batch import DeadLetter, SourceMessage, triage
 from pipeline import metrics
+from pipeline.alert_outbox import AlertPublisher
 from pipeline.retry import retry_transient
 from pipeline.sink import SinkResult, TransactionSink
 
@@ -35,10 +36,13 @@ def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
 
 
 class Ingestor:
-    def __init__(self, sink: TransactionSink, transactions_topic: Any, dlq_topic: Any) -> None:
+    def __init__(
+        self, sink: TransactionSink, transactions_topic: Any, dlq_topic: Any, alerts: AlertPublisher
+    ) -> None:
         self.sink = sink
         self.transactions_topic = transactions_topic
         self.dlq_topic = dlq_topic
+        self.alerts = alerts
 
     async def handle(self, events: Sequence[Any]) -> SinkResult:
         try:
@@ -88,6 +92,9 @@ class Ingestor:
             metrics.DEAD_LETTERS.labels(letter.source.topic, letter.reason).inc()
         for fut in pending:
             await fut  # delivered before this batch is acknowledged
+        if result.alerts:
+            # Stored already; publishing is best effort here and completed by the outbox relay.
+            await self.alerts.publish(result.alerts)
         result.duplicates += batch.duplicates
         metrics.MESSAGES.labels("inserted").inc(len(result.inserted))
         metrics.MESSAGES.labels("duplicate").inc(result.duplicates)

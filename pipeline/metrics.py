@@ -21,3 +21,7 @@ SINK_SECONDS = Histogram(
 SINK_RETRIES = Counter(
     "pulse_sink_retries_total", "Database batches retried after a transient failure"
 )
+LATE_EVENTS = Counter(
+    "pulse_late_events_total", "Transactions stored but too late for the spike windows"
+)
+ALERTS = Counter("pulse_alerts_total", "Alerts raised", ["kind"])

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 import psycopg
 
 import sql
+from models.anomaly import Alert
 from models.batch import Accepted, DeadLetter, conflict
 from pipeline.db import connect_async
+from pipeline.detection import AnomalyDetector
 
 _DEAD_LETTER_NS = uuid.UUID("6f2b1f0e-3c55-4d8e-9a43-5b8f1d7c2a10")
 _COPY_STAGED = (
@@ -35,14 +37,17 @@ class SinkResult:
     inserted: list[str] = field(default_factory=list)
     duplicates: int = 0
     dead: list[DeadLetter] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    late: int = 0
 
 
 class TransactionSink:
     """Writes accepted transactions and dead letters; owns one connection."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, detector: AnomalyDetector | None = None) -> None:
         self._url = database_url
         self._conn: psycopg.AsyncConnection | None = None
+        self.detector = detector
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -64,6 +69,15 @@ class TransactionSink:
                 await conn.close()
 
     async def write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
+        try:
+            return await self._write(accepted, dead)
+        except BaseException:
+            if self.detector is not None:
+                # The transaction rolled back; so must the windows it moved in memory.
+                self.detector.invalidate(sorted({a.source.partition for a in accepted}))
+            raise
+
+    async def _write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
         conn = await self._connection()
         result = SinkResult(dead=list(dead))
         async with conn.transaction():
@@ -73,8 +87,16 @@ class TransactionSink:
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock(hashtext('pulse.transactions'), %s)", (partition,)
                 )
+            if self.detector is not None and partitions:
+                await self.detector.prepare(conn, partitions)
             if accepted:
                 result.inserted = await self._insert(conn, accepted, result)
+            if self.detector is not None and result.inserted:
+                new = set(result.inserted)
+                detection = await self.detector.detect(
+                    conn, [a for a in accepted if a.transaction.transaction_id in new]
+                )
+                result.alerts, result.late = detection.alerts, detection.late
             if result.dead:
                 async with conn.cursor() as cur:
                     await cur.executemany(

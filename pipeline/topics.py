@@ -22,8 +22,9 @@ class TopicSpec:
 
 TRANSACTIONS = TopicSpec("transactions")
 TRANSACTIONS_DLQ = TopicSpec("transactions-dlq")
+ALERTS = TopicSpec("alerts")
 
-ALL = (TRANSACTIONS, TRANSACTIONS_DLQ)
+ALL = (TRANSACTIONS, TRANSACTIONS_DLQ, ALERTS)
 
 
 async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> None:

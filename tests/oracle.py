@@ -49,3 +49,43 @@ def top(records: list[dict], limit: int = 5) -> list[dict]:
 
 def parse(messages: list[bytes]) -> list[dict]:
     return [json.loads(m) for m in messages]
+
+
+def expected_alerts(
+    records: list[dict],
+    threshold: Decimal = Decimal("10000.00"),
+    multiplier: Decimal = Decimal(10),
+    min_count: int = 5,
+) -> set[tuple[str, str, str]]:
+    """(kind, syndicate_id, transaction_id) of every alert, by brute force over each syndicate's events.
+
+    Assumes no late events (each syndicate's events arrive in time order); O(n^2) on purpose.
+    """
+    from datetime import datetime, timedelta
+
+    five, hour = timedelta(minutes=5), timedelta(minutes=60)
+    alerts: set[tuple[str, str, str]] = set()
+    seen: dict[str, list[datetime]] = defaultdict(list)
+    state: dict[str, tuple[bool, int]] = defaultdict(lambda: (False, 0))
+    for record in first_wins(records).values():
+        syndicate, tid = str(record["syndicate_id"]), str(record["transaction_id"])
+        if Decimal(str(record["transaction_amount"])) > threshold:
+            alerts.add(("large_transaction", syndicate, tid))
+        t = datetime.fromisoformat(record["transaction_date"].replace("Z", "+00:00"))
+        seen[syndicate].append(t)
+        times = seen[syndicate]
+        current = sum(1 for x in times if t - five < x <= t)
+        baseline = sum(1 for x in times if t - five - hour < x <= t - five)
+        warm = min(times) <= t - hour
+        fires = (
+            warm
+            and current >= min_count
+            and Decimal(current) >= multiplier * Decimal(baseline) / 12
+        )
+        is_open, alerted = state[syndicate]
+        if is_open and not fires:
+            state[syndicate] = (False, 0)
+        elif (is_open and current >= 2 * alerted) or (not is_open and fires):
+            alerts.add(("spike", syndicate, tid))
+            state[syndicate] = (True, current)
+    return alerts

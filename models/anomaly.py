@@ -1,0 +1,220 @@
+"""Anomaly rules: large transactions and per-syndicate rate spikes. Pure: no I/O, no clock.
+
+Time is event time (``transaction_date``) in integer microseconds since the epoch, so a replay
+of the same input in the same order yields the same alerts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from bisect import bisect_right, insort
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+from models.transaction import Transaction
+
+MINUTE = 60_000_000
+CURRENT_WINDOW = 5 * MINUTE  # (t - 5 min, t]
+BASELINE_WINDOW = 60 * MINUTE  # (t - 65 min, t - 5 min], averaged per 5 minutes
+BASELINE_SLOTS = BASELINE_WINDOW // CURRENT_WINDOW  # 12
+WARM_UP = 60 * MINUTE
+_ALERT_NS = uuid.UUID("b7d7c3a2-5e0f-4c1b-8f6e-2a9d4e3c1f70")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class AlertKind(StrEnum):
+    LARGE_TRANSACTION = "large_transaction"
+    SPIKE = "spike"
+
+
+def to_micros(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+@dataclass(frozen=True, slots=True)
+class SyndicateRules:
+    threshold: Decimal
+    spike_multiplier: Decimal
+    spike_min_count: int
+    enabled: bool = True
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: uuid.UUID
+    kind: AlertKind
+    syndicate_id: str
+    transaction_id: str | None
+    observed: Decimal
+    expected: Decimal
+    ratio: Decimal | None
+    event_time: datetime
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def alert_id(kind: AlertKind, syndicate_id: str, transaction_id: str) -> uuid.UUID:
+    """Deterministic: the same trigger always gives the same id, so replays never duplicate."""
+    return uuid.uuid5(_ALERT_NS, f"{kind}/{syndicate_id}/{transaction_id}")
+
+
+def _ratio(observed: Decimal, expected: Decimal) -> Decimal | None:
+    if expected == 0:
+        return None
+    return (observed / expected).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+
+def large_transaction(transaction: Transaction, rules: SyndicateRules) -> Alert | None:
+    """Rule 1: strictly above the syndicate's threshold. Exactly at the threshold is not an alert."""
+    if not rules.enabled or transaction.transaction_amount <= rules.threshold:
+        return None
+    return Alert(
+        alert_id=alert_id(
+            AlertKind.LARGE_TRANSACTION, transaction.syndicate_id, transaction.transaction_id
+        ),
+        kind=AlertKind.LARGE_TRANSACTION,
+        syndicate_id=transaction.syndicate_id,
+        transaction_id=transaction.transaction_id,
+        observed=transaction.transaction_amount,
+        expected=rules.threshold,
+        ratio=_ratio(transaction.transaction_amount, rules.threshold),
+        event_time=transaction.transaction_date,
+        details={"investor_id": transaction.investor_id, "currency": transaction.currency},
+    )
+
+
+@dataclass(slots=True)
+class SyndicateWindow:
+    """One syndicate's recent in-window event times, its history start and its open spike."""
+
+    times: list[int] = field(default_factory=list)
+    first_event: int | None = None
+    spike_open: bool = False
+    alerted_count: int = 0
+
+    def count(self, after: int, upto: int) -> int:
+        """Events with after < time <= upto."""
+        return bisect_right(self.times, upto) - bisect_right(self.times, after)
+
+    def prune(self, before: int) -> None:
+        cut = bisect_right(self.times, before)
+        if cut:
+            del self.times[:cut]
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeReading:
+    current: int
+    baseline_count: int
+    warm: bool
+
+    @property
+    def baseline(self) -> Decimal:
+        return Decimal(self.baseline_count) / BASELINE_SLOTS
+
+    def fires(self, rules: SyndicateRules) -> bool:
+        # current >= multiplier * (baseline_count / 12), without dividing.
+        return (
+            self.warm
+            and self.current >= rules.spike_min_count
+            and self.current * BASELINE_SLOTS >= rules.spike_multiplier * self.baseline_count
+        )
+
+
+def read_windows(window: SyndicateWindow, t: int) -> SpikeReading:
+    current = window.count(t - CURRENT_WINDOW, t)
+    baseline = window.count(t - CURRENT_WINDOW - BASELINE_WINDOW, t - CURRENT_WINDOW)
+    warm = window.first_event is not None and window.first_event <= t - WARM_UP
+    return SpikeReading(current, baseline, warm)
+
+
+def spike(
+    window: SyndicateWindow, transaction: Transaction, t: int, rules: SyndicateRules
+) -> Alert | None:
+    """Rule 2, evaluated for an event at ``t`` already added to ``window``.
+
+    One open spike per syndicate: after an alert, the next one needs the rate to fall below the
+    firing level first (then a new spike), or to double over the alerted level (escalation).
+    """
+    reading = read_windows(window, t)
+    fires = reading.fires(rules)
+    escalation = False
+    if window.spike_open:
+        if not fires:
+            window.spike_open = False
+            return None
+        if reading.current < 2 * window.alerted_count:
+            return None
+        escalation = True
+    elif not fires:
+        return None
+    window.spike_open = True
+    window.alerted_count = reading.current
+    if not rules.enabled:
+        return None
+    expected = (rules.spike_multiplier * reading.baseline).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_EVEN
+    )
+    return Alert(
+        alert_id=alert_id(AlertKind.SPIKE, transaction.syndicate_id, transaction.transaction_id),
+        kind=AlertKind.SPIKE,
+        syndicate_id=transaction.syndicate_id,
+        transaction_id=transaction.transaction_id,
+        observed=Decimal(reading.current),
+        expected=expected,
+        ratio=_ratio(Decimal(reading.current), reading.baseline),
+        event_time=transaction.transaction_date,
+        window_start=from_micros(t - CURRENT_WINDOW),
+        window_end=from_micros(t),
+        details={
+            "current_count": reading.current,
+            "baseline_count": reading.baseline_count,
+            "baseline_per_5min": str(reading.baseline.quantize(Decimal("0.01"))),
+            "multiplier": str(rules.spike_multiplier),
+            "min_count": rules.spike_min_count,
+            "escalation": escalation,
+        },
+    )
+
+
+@dataclass
+class PartitionWindows:
+    """All spike state of one source partition: its syndicates and its event-time watermark."""
+
+    lateness: int
+    watermark: int | None = None
+    syndicates: dict[str, SyndicateWindow] = field(default_factory=dict)
+
+    def is_late(self, t: int) -> bool:
+        return self.watermark is not None and t < self.watermark - self.lateness
+
+    def observe(
+        self, transaction: Transaction, window: SyndicateWindow, rules: SyndicateRules
+    ) -> tuple[bool, Alert | None]:
+        """Apply one newly stored transaction; returns (counted in the windows, spike alert)."""
+        t = to_micros(transaction.transaction_date)
+        if self.is_late(t):
+            return False, None
+        if self.watermark is None or t > self.watermark:
+            self.watermark = t
+        insort(window.times, t)
+        if window.first_event is None or t < window.first_event:
+            window.first_event = t
+        alert = spike(window, transaction, t, rules)
+        if len(window.times) > 64 and window.times[0] < self.horizon():
+            window.prune(self.horizon())
+        return True, alert
+
+    def horizon(self) -> int:
+        """Older events can no longer fall in any window an accepted event looks at."""
+        assert self.watermark is not None
+        return self.watermark - self.lateness - CURRENT_WINDOW - BASELINE_WINDOW

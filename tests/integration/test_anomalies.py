@@ -1,0 +1,236 @@
+"""Anomaly detection end to end: planted spikes and large transactions, crashes, replays, live settings."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from pipeline import db
+from tests import oracle
+from tests.harness import Stack, Worker, wait_until
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def record(
+    tid: str, syndicate: str, at: datetime, amount: str = "250.00", investor: str = "inv-1"
+) -> dict:
+    return {
+        "transaction_id": tid,
+        "investor_id": investor,
+        "syndicate_id": syndicate,
+        "transaction_amount": amount,
+        "transaction_date": at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def planted_stream(seed: int = 5) -> list[dict]:
+    """Three hours of steady traffic in 12 syndicates, two 10x bursts, one below the level, large ones."""
+    rng = random.Random(seed)
+    out: list[dict] = []
+    for s in range(12):
+        syndicate = f"syn-{s:02d}"
+        moment = T0 + timedelta(seconds=rng.uniform(0, 60))
+        n = 0
+        while moment < T0 + timedelta(hours=3):
+            amount = (
+                "15000.00"
+                if rng.random() < 0.004
+                else f"{rng.randint(100, 9000)}.{rng.randint(0, 99):02d}"
+            )
+            out.append(
+                record(f"{syndicate}-{n}", syndicate, moment, amount, f"inv-{rng.randint(1, 40)}")
+            )
+            n += 1
+            # ~2 per minute, and a 30 x burst (planted spike) in two syndicates at 2h.
+            burst = s in (3, 7) and T0 + timedelta(hours=2) <= moment < T0 + timedelta(
+                hours=2, minutes=4
+            )
+            moment += timedelta(seconds=rng.expovariate(1 if burst else 1 / 30))
+    out.sort(key=lambda r: r["transaction_date"])
+    return out
+
+
+def alerts_in_db(url: str) -> set[tuple[str, str, str]]:
+    with db.connect(url) as conn:
+        rows = conn.execute("SELECT kind, syndicate_id, transaction_id FROM alerts").fetchall()
+    return {(r[0], r[1], r[2]) for r in rows}
+
+
+def alert_ids(url: str) -> list[str]:
+    with db.connect(url) as conn:
+        return [
+            str(r[0])
+            for r in conn.execute("SELECT alert_id FROM alerts ORDER BY alert_id").fetchall()
+        ]
+
+
+def stored(url: str) -> int:
+    with db.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM transactions").fetchone()
+    return row[0] if row else 0
+
+
+def wait_stored(stack: Stack, worker: Worker, n: int, timeout: float = 90) -> None:
+    def check() -> bool:
+        worker.assert_alive()
+        return stored(stack.database_url) >= n
+
+    wait_until(check, timeout, f"{n} stored transactions")
+
+
+def test_planted_spikes_and_large_transactions_give_exactly_the_expected_alerts(
+    stack: Stack, workers: list[Worker]
+):
+    stream = planted_stream()
+    expected = oracle.expected_alerts(stream)
+    kinds = {k for k, _, _ in expected}
+    assert kinds == {"spike", "large_transaction"}, "the planted data must exercise both rules"
+    assert {s for k, s, _ in expected if k == "spike"} == {"syn-03", "syn-07"}
+
+    stack.produce(orjson.dumps(r) for r in stream)
+    # Offsets are never committed before the kill: the restarted worker replays everything.
+    first = Worker(stack, "first", PULSE_COMMIT_INTERVAL="600").start()
+    workers.append(first)
+    wait_until(
+        lambda: stored(stack.database_url) >= len(stream) // 2, 60, "half the stream", interval=0.05
+    )
+    first.kill()
+    second = Worker(stack, "second").start()
+    workers.append(second)
+    wait_stored(stack, second, len(stream))
+    time.sleep(1)
+
+    assert alerts_in_db(stack.database_url) == expected
+    listed = json.loads(stack.pulse("alerts", "list", "--json").stdout)
+    assert {(a["kind"], a["syndicate_id"], a["transaction_id"]) for a in listed} == expected
+    first_ids = alert_ids(stack.database_url)
+    for a in listed:
+        assert {
+            "alert_id",
+            "kind",
+            "syndicate_id",
+            "transaction_id",
+            "observed",
+            "expected",
+            "event_time",
+        } <= set(a)
+        if a["kind"] == "large_transaction":
+            assert a["expected"] == "10000.00"
+            assert Decimal(a["observed"]) > Decimal(a["expected"])
+        else:
+            assert int(a["observed"]) >= 5
+    spikes = json.loads(
+        stack.pulse("alerts", "list", "--kind", "spike", "--syndicate", "syn-03", "--json").stdout
+    )
+    assert spikes
+    assert {a["syndicate_id"] for a in spikes} == {"syn-03"}
+
+    # Every alert is published on `alerts` for the notifier (at least once; consumers dedupe by id).
+    published = stack.read_topic("alerts", len(expected))
+    by_id = {json.loads(r.value)["alert_id"]: r for r in published}
+    assert set(by_id) == set(first_ids)
+    assert all(r.key.decode() == json.loads(r.value)["syndicate_id"] for r in published)
+
+    # The same stream produced again changes nothing.
+    stack.produce(orjson.dumps(r) for r in stream)
+    time.sleep(8)
+    assert alert_ids(stack.database_url) == first_ids
+
+
+def test_a_kill_right_after_a_burst_below_the_level_raises_no_false_spike(
+    stack: Stack, workers: list[Worker]
+):
+    # One per minute for 90 minutes: baseline 5 per 5 minutes, so the spike level is 50.
+    steady = [record(f"s-{i}", "syn-q", T0 + timedelta(minutes=i)) for i in range(90)]
+    burst_at = T0 + timedelta(minutes=90)
+    # 44 in 4 minutes + the last steady ones in the window stays below 50, if (and only if) counted once.
+    burst = [record(f"b-{i}", "syn-q", burst_at + timedelta(seconds=5 * i)) for i in range(44)]
+    stream = steady + burst
+    assert oracle.expected_alerts(stream) == set()
+    assert oracle.expected_alerts(stream + burst_copy_with_new_ids(burst)), (
+        "twice the burst would be a spike"
+    )
+
+    stack.produce(orjson.dumps(r) for r in stream)
+    first = Worker(stack, "first", PULSE_COMMIT_INTERVAL="600").start()
+    workers.append(first)
+    wait_stored(stack, first, len(stream))
+    first.kill()  # nothing committed: the whole stream is redelivered
+    second = Worker(stack, "second").start()
+    workers.append(second)
+    wait_until(lambda: "Worker]: Ready" in second.log(), 60, "the second worker")
+    time.sleep(20)  # the dead member's session expires, the partitions move, the replay happens
+    second.assert_alive()
+    assert stored(stack.database_url) == len(stream)
+    assert alerts_in_db(stack.database_url) == set()
+
+
+def burst_copy_with_new_ids(burst: list[dict]) -> list[dict]:
+    return [{**r, "transaction_id": r["transaction_id"] + "-copy"} for r in burst]
+
+
+def test_late_events_are_stored_but_not_counted_in_spike_windows(
+    stack: Stack, workers: list[Worker]
+):
+    ten = T0 + timedelta(hours=1)
+    stream = [
+        record("late-0", "syn-l", ten),
+        record("late-1", "syn-l", ten - timedelta(minutes=2)),  # exactly at the allowance: counted
+        record("late-2", "syn-l", ten - timedelta(minutes=2, seconds=1)),  # late
+        record(
+            "late-3", "syn-l", ten - timedelta(hours=1), amount="20000.00"
+        ),  # late, still a large alert
+    ]
+    stack.produce(orjson.dumps(r) for r in stream)
+    worker = Worker(stack).start()
+    workers.append(worker)
+    wait_stored(stack, worker, len(stream))
+    with db.connect(stack.database_url) as conn:
+        flags = dict(
+            conn.execute("SELECT transaction_id, in_spike_window FROM transactions").fetchall()
+        )
+    assert flags == {"late-0": True, "late-1": True, "late-2": False, "late-3": False}
+    wait_until(lambda: alerts_in_db(stack.database_url), 10, "the large-transaction alert")
+    assert alerts_in_db(stack.database_url) == {("large_transaction", "syn-l", "late-3")}
+
+
+def test_a_settings_change_reaches_a_running_worker(stack: Stack, workers: list[Worker]):
+    worker = Worker(stack).start()
+    workers.append(worker)
+    stack.produce([orjson.dumps(record("before", "syn-s", T0, amount="600.00"))])
+    wait_stored(stack, worker, 1)
+    assert alerts_in_db(stack.database_url) == set()
+
+    shown = json.loads(
+        stack.pulse(
+            "syndicates", "set", "syn-s", "--name", "Seed Fund", "--threshold", "500"
+        ).stdout
+    )
+    assert shown["threshold"] == "500.00"
+    assert shown["name"] == "Seed Fund"
+    changed_at = time.monotonic()
+    stack.produce(
+        [orjson.dumps(record("after", "syn-s", T0 + timedelta(seconds=1), amount="600.00"))]
+    )
+    wait_until(lambda: alerts_in_db(stack.database_url), 10, "the alert under the new threshold")
+    assert time.monotonic() - changed_at < 10
+    assert alerts_in_db(stack.database_url) == {("large_transaction", "syn-s", "after")}
+    (alert,) = json.loads(stack.pulse("alerts", "list", "--json").stdout)
+    assert (alert["observed"], alert["expected"]) == ("600.00", "500.00")
+    published = stack.read_topic("alerts", 1)
+    assert json.loads(published[0].value)["syndicate_name"] == "Seed Fund"
+
+    show = json.loads(stack.pulse("syndicates", "show", "syn-s", "--json").stdout)
+    assert show["threshold"] == "500.00"
+    assert show["enabled"] is True
+    refused = stack.pulse("syndicates", "set", "syn-s", "--threshold", "5.005", check=False)
+    assert refused.returncode == 1
+    assert "more than 2 decimal places" in refused.stderr

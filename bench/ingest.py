@@ -13,7 +13,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import BenchStack, bench_stack, messages, record, steady_rate, wait_for_count
+from config import Settings
 from models.batch import SourceMessage, triage
+from pipeline.detection import AnomalyDetector
 from pipeline.produce import produce
 from pipeline.sink import TransactionSink
 
@@ -46,8 +48,8 @@ async def raw_consume_rate(stack: BenchStack, n: int) -> float:
 
 
 async def sink_alone_rate(database_url: str, values: list[bytes], batch: int) -> float:
-    """The worker's triage and sink code on the same messages, without Kafka."""
-    sink = TransactionSink(database_url)
+    """The worker's triage, sink and anomaly detection on the same messages, without Kafka."""
+    sink = TransactionSink(database_url, AnomalyDetector(Settings()))
     started = time.perf_counter()
     for i in range(0, len(values), batch):
         chunk = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import ingest, top5
+from bench import alert_latency, ingest, top5
 
-BENCHMARKS = {"ingest": ingest.main, "top5": top5.main}
+BENCHMARKS = {"ingest": ingest.main, "top5": top5.main, "alert_latency": alert_latency.main}
 
 
 def main() -> None:

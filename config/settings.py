@@ -43,7 +43,13 @@ class Settings(BaseSettings):
         default=2000, ge=1, description="Most transactions written per database batch."
     )
     sink_batch_seconds: float = Field(
-        default=0.02, gt=0, description="Longest wait to fill a batch before writing it (seconds)."
+        default=0.01, gt=0, description="Longest wait to fill a batch before writing it (seconds)."
+    )
+    fetch_max_wait_ms: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Longest time the broker may hold a fetch; bounds alert latency.",
     )
     commit_interval: float = Field(
         default=0.5, gt=0, description="How often the worker commits consumed offsets (seconds)."

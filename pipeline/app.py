@@ -8,10 +8,12 @@ from __future__ import annotations
 import faust
 
 from config import Settings, get_settings
+from pipeline import faust_transport
 
 
 def create_app(settings: Settings) -> faust.App:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    faust_transport.install(settings.fetch_max_wait_ms)
     return faust.App(
         settings.app_id,
         broker=settings.resolved_kafka_url(),

@@ -81,6 +81,8 @@ class AnomalyDetector:
         if not by_partition:
             return result
         late_ids: list[str] = []
+        # What each touched syndicate's stored row said before this batch: only changes are written.
+        before: dict[str, tuple[int | None, bool, int]] = {}
         touched: dict[str, SyndicateWindow] = {}
         for partition, rows in by_partition.items():
             windows = self._partitions[partition].windows
@@ -92,12 +94,23 @@ class AnomalyDetector:
                 if large:
                     result.alerts.append(large)
                 window = windows.syndicates[t.syndicate_id]
+                if t.syndicate_id not in before:
+                    before[t.syndicate_id] = (
+                        window.first_event,
+                        window.spike_open,
+                        window.alerted_count,
+                    )
+                    touched[t.syndicate_id] = window
                 counted, spike = windows.observe(t, window, rules)
                 if not counted:
                     late_ids.append(t.transaction_id)
-                touched[t.syndicate_id] = window
                 if spike:
                     result.alerts.append(spike)
+        touched = {
+            s: w
+            for s, w in touched.items()
+            if before[s] != (w.first_event, w.spike_open, w.alerted_count)
+        }
         result.late = len(late_ids)
         metrics.LATE_EVENTS.inc(result.late)
         await self._save(conn, by_partition, touched, late_ids)
@@ -187,19 +200,19 @@ class AnomalyDetector:
                 " spike_open = excluded.spike_open, alerted_count = excluded.alerted_count",
                 [list(col) for col in zip(*activity, strict=True)],
             )
-        for p in sorted(by_partition):
-            cached = self._partitions[p]
-            watermark = cached.windows.watermark
-            row = await (
-                await conn.execute(
-                    "INSERT INTO partition_state (topic, partition, watermark, version) VALUES (%s, %s, %s, 1)"
-                    " ON CONFLICT (topic, partition) DO UPDATE SET watermark = excluded.watermark,"
-                    " version = partition_state.version + 1 RETURNING version",
-                    (TOPIC, p, None if watermark is None else from_micros(watermark)),
-                )
-            ).fetchone()
-            assert row is not None
-            cached.version = row[0]
+        partitions = sorted(by_partition)
+        watermarks = [self._partitions[p].windows.watermark for p in partitions]
+        rows = await (
+            await conn.execute(
+                "INSERT INTO partition_state (topic, partition, watermark, version)"
+                " SELECT %s, p, w, 1 FROM unnest(%s::integer[], %s::timestamptz[]) AS u(p, w)"
+                " ON CONFLICT (topic, partition) DO UPDATE SET watermark = excluded.watermark,"
+                " version = partition_state.version + 1 RETURNING partition, version",
+                (TOPIC, partitions, [None if w is None else from_micros(w) for w in watermarks]),
+            )
+        ).fetchall()
+        for p, version in rows:
+            self._partitions[p].version = version
 
     async def _insert_alerts(self, conn: psycopg.AsyncConnection, result: Detection) -> None:
         async with conn.cursor() as cur:

@@ -52,7 +52,8 @@ def generate(spec: GeneratorSpec) -> Iterator[dict[str, str]]:
             breadth = max(1, min(spec.syndicates, int(spec.syndicates * rng.random() ** 4)))
             portfolio = portfolios[investor] = rng.sample(range(spec.syndicates), breadth)
         syndicate = rng.choice(portfolio)
-        cents = max(100, int(math.exp(rng.gauss(math.log(2_500), 1.0)) * 100))
+        # Median 1,000.00; about 1 in 1,000 above the default 10,000.00 alert threshold.
+        cents = max(100, int(math.exp(rng.gauss(math.log(1_000), 0.75)) * 100))
         moment += timedelta(seconds=rng.expovariate(spec.rate))
         yield {
             "transaction_id": f"tx-{spec.seed}-{i:09d}",

@@ -82,10 +82,12 @@ class TransactionSink:
         result = SinkResult(dead=list(dead))
         async with conn.transaction():
             partitions = sorted({a.source.partition for a in accepted})
-            for partition in partitions:
+            if partitions:
                 # Serialises a zombie and the new owner of a partition during a rebalance.
                 await conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext('pulse.transactions'), %s)", (partition,)
+                    "SELECT pg_advisory_xact_lock(hashtext('pulse.transactions'), p)"
+                    " FROM unnest(%s::integer[]) AS p ORDER BY p",
+                    (partitions,),
                 )
             if self.detector is not None and partitions:
                 await self.detector.prepare(conn, partitions)

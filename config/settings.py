@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -71,6 +71,39 @@ class Settings(BaseSettings):
         default=120,
         ge=0,
         description="Events this far behind the newest event time still count in spike windows.",
+    )
+
+    twilio_account_sid: str | None = Field(
+        default=None, description="Twilio account SID; SMS is off without it."
+    )
+    twilio_auth_token: SecretStr | None = Field(default=None, description="Twilio auth token.")
+    twilio_from: str | None = Field(default=None, description="Sender number for SMS, E.164.")
+    twilio_api_url: str | None = Field(
+        default=None, description="Base URL of the Twilio API (tests, proxies). Unset: Twilio's."
+    )
+    email_from: str | None = Field(
+        default=None,
+        description="Sender address for email via SES (boto3 configuration: AWS_REGION, AWS_ENDPOINT_URL_SES).",
+    )
+    notify_retry_delays: str = Field(
+        default="30,120,600,3600",
+        description="Seconds before each retry of a notification; then it fails.",
+    )
+    storm_max_per_window: int = Field(
+        default=5,
+        ge=1,
+        description="Most SMS (and emails) per manager per 10 minutes; the rest go in a digest.",
+    )
+    notifier_in_worker: bool = Field(
+        default=True, description="Run the notification sender inside pulse worker."
+    )
+    notifier_poll_seconds: float = Field(
+        default=0.2, gt=0, description="How often the sender looks for due notifications."
+    )
+    notifier_lease_seconds: int = Field(
+        default=60,
+        ge=5,
+        description="A claimed notification is retried after this long without an outcome.",
     )
 
     def kafka_bootstrap(self) -> str:

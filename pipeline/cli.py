@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +24,12 @@ syndicates_app = typer.Typer(no_args_is_help=True, help="Syndicate alert setting
 alerts_app = typer.Typer(no_args_is_help=True, help="Alerts raised for fund managers.")
 app.add_typer(local_app, name="local")
 app.add_typer(db_app, name="db")
+managers_app = typer.Typer(no_args_is_help=True, help="Fund managers and the syndicates they run.")
+notifications_app = typer.Typer(no_args_is_help=True, help="SMS and email deliveries.")
 app.add_typer(syndicates_app, name="syndicates")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(managers_app, name="managers")
+app.add_typer(notifications_app, name="notifications")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -301,6 +306,130 @@ def alerts_list(
             r["ratio"] or "",
         )
     out.print(table)
+
+
+@managers_app.command("add")
+def managers_add(
+    name: Annotated[str, typer.Option(help="The manager's name")],
+    phone: Annotated[str | None, typer.Option(help="E.164, e.g. +14155550123")] = None,
+    email: Annotated[str | None, typer.Option(help="Email address")] = None,
+    channels: Annotated[str, typer.Option(help="Comma-separated: sms, email")] = "sms,email",
+) -> None:
+    """Add a fund manager; prints the new manager's id alone."""
+    from models.notification import ContactError
+    from pipeline.managers import add_manager
+
+    try:
+        manager_id = add_manager(_database_url(), name, phone, email, channels)
+    except ContactError as exc:
+        fail(str(exc))
+    print(manager_id)
+
+
+@managers_app.command("assign")
+def managers_assign(manager_id: str, syndicate_id: str) -> None:
+    """Make a manager responsible for a syndicate (its alerts reach them)."""
+    from pipeline.managers import assign
+
+    assign(_database_url(), manager_id, syndicate_id)
+    err.print(f"{manager_id} now manages {syndicate_id}")
+
+
+@managers_app.command("list")
+def managers_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Fund managers, their channels and syndicates."""
+    from pipeline.managers import list_managers
+
+    rows = list_managers(_database_url())
+    if as_json:
+        print(orjson.dumps(rows).decode())
+        return
+    table = Table(title="Fund managers")
+    for column in ("id", "name", "phone", "email", "channels", "syndicates"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["name"],
+            r["phone"] or "",
+            r["email"] or "",
+            ",".join(r["channels"]),
+            ", ".join(r["syndicates"]),
+        )
+    out.print(table)
+
+
+@notifications_app.command("list")
+def notifications_list(
+    status: Annotated[
+        str | None, typer.Option(help="pending, sending, sent, failed, held, digested")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Deliveries and their outcomes."""
+    from pipeline.db import connect_async
+    from pipeline.outbox import list_notifications
+
+    if status is not None and status not in (
+        "pending",
+        "sending",
+        "sent",
+        "failed",
+        "held",
+        "digested",
+    ):
+        fail("--status must be one of pending, sending, sent, failed, held, digested")
+
+    async def query() -> list:
+        async with await connect_async(_database_url()) as conn:
+            return await list_notifications(conn, status, limit)
+
+    rows = asyncio.run(query())
+    if as_json:
+        print(orjson.dumps(rows).decode())
+        return
+    table = Table(title="Notifications")
+    for column in (
+        "created",
+        "channel",
+        "status",
+        "attempts",
+        "syndicate",
+        "kind",
+        "provider id",
+        "error",
+    ):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["created_at"],
+            r["channel"],
+            r["status"],
+            str(r["attempts"]),
+            r["syndicate_id"],
+            r["kind"],
+            r["provider_message_id"] or "",
+            r["last_error"] or "",
+        )
+    out.print(table)
+
+
+@app.command()
+def notifier() -> None:
+    """Run the notification sender alone (it also runs inside `pulse worker` by default)."""
+    import logging
+
+    from pipeline.notifier import Notifier
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper().replace("WARN", "WARNING").replace("CRIT", "CRITICAL")
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(Notifier(settings).run())
 
 
 @app.command()

@@ -25,3 +25,6 @@ LATE_EVENTS = Counter(
     "pulse_late_events_total", "Transactions stored but too late for the spike windows"
 )
 ALERTS = Counter("pulse_alerts_total", "Alerts raised", ["kind"])
+NOTIFICATIONS = Counter(
+    "pulse_notifications_total", "Notification outcomes", ["channel", "outcome"]
+)

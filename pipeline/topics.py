@@ -23,8 +23,9 @@ class TopicSpec:
 TRANSACTIONS = TopicSpec("transactions")
 TRANSACTIONS_DLQ = TopicSpec("transactions-dlq")
 ALERTS = TopicSpec("alerts")
+NOTIFICATIONS_DLQ = TopicSpec("notifications-dlq")
 
-ALL = (TRANSACTIONS, TRANSACTIONS_DLQ, ALERTS)
+ALL = (TRANSACTIONS, TRANSACTIONS_DLQ, ALERTS, NOTIFICATIONS_DLQ)
 
 
 async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> None:
@@ -45,8 +46,18 @@ async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> N
         await admin.close()
 
 
+_HANDLES: dict[tuple[int, str], object] = {}
+
+
 def faust_topic(app, spec: TopicSpec):  # type: ignore[no-untyped-def]
-    """The Faust handle of a topic: raw bytes in and out; agents decode in batches."""
+    """The Faust handle of a topic (one per app): raw bytes in and out; agents decode in batches."""
+    key = (id(app), spec.name)
+    if key not in _HANDLES:
+        _HANDLES[key] = _new_handle(app, spec)
+    return _HANDLES[key]
+
+
+def _new_handle(app, spec: TopicSpec):  # type: ignore[no-untyped-def]
     return app.topic(
         spec.name,
         key_type=bytes,

@@ -65,3 +65,49 @@ def workers(stack: Stack) -> Iterator[list[Worker]]:
     yield started
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def twilio(httpserver):  # type: ignore[no-untyped-def]
+    from tests.standins import TwilioStandIn
+
+    standin = TwilioStandIn(httpserver)
+    standin.install()
+    return standin
+
+
+@pytest.fixture(scope="session")
+def ses_endpoint() -> Iterator[str]:
+    """moto's server as the SES endpoint, with a verified sender."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tests.harness import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    boto3.client(
+        "ses",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).verify_email_identity(EmailAddress="alerts@pulse.example")
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(ses_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {
+        "AWS_ENDPOINT_URL_SES": ses_endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -22,6 +22,8 @@ def test_every_setting_is_documented_with_its_default_and_nothing_else():
     assert set(docs) == set(fields)
     for env, info in fields.items():
         default, description = docs[env]
-        expected_default = "(embedded)" if info.default is None else str(info.default)
+        expected_default = "(unset)" if info.default is None else str(info.default)
+        if env in ("PULSE_KAFKA_URL", "PULSE_DATABASE_URL"):
+            expected_default = "(embedded)"
         assert default == expected_default, env
         assert description == info.description, env

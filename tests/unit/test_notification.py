@@ -1,0 +1,141 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from models.notification import (
+    SMS_LIMIT,
+    Channel,
+    ContactError,
+    RetryPolicy,
+    mask,
+    parse_channels,
+    render_digest,
+    render_email,
+    render_sms,
+    storm_window,
+    validate_email,
+    validate_phone,
+)
+
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+SPIKE = {
+    "alert_id": "6f0c1d7e-1111-4222-8333-944455556666",
+    "kind": "spike",
+    "syndicate_id": "syn-03",
+    "syndicate_name": "Seed Fund",
+    "transaction_id": "syn-03-316",
+    "observed": "24",
+    "expected": "21.00",
+    "ratio": "11.2941",
+    "event_time": "2026-03-01T02:01:40+00:00",
+    "window_start": "2026-03-01T01:56:40+00:00",
+    "window_end": "2026-03-01T02:01:40+00:00",
+    "details": {"baseline_per_5min": "2.13", "escalation": False, "current_count": 24},
+}
+LARGE = {
+    "alert_id": "0a1b2c3d-1111-4222-8333-944455556666",
+    "kind": "large_transaction",
+    "syndicate_id": "syn-07",
+    "syndicate_name": None,
+    "transaction_id": "tx-9",
+    "observed": "25000.00",
+    "expected": "10000.00",
+    "ratio": "2.5000",
+    "event_time": "2026-03-01T10:15:00+00:00",
+    "details": {"investor_id": "inv-004512", "currency": "USD"},
+}
+
+
+def test_spike_sms_says_observed_vs_expected_in_words():
+    text = render_sms(SPIKE)
+    assert text == (
+        "Pulse: Spike in Seed Fund: 24 transactions in 5 min, 11.3x the hourly average of 2.1 per 5 min."
+        " Alert 6f0c1d7e"
+    )
+
+
+def test_large_transaction_sms_has_amount_time_and_a_masked_investor():
+    text = render_sms(LARGE)
+    assert "25,000.00 USD at 2026-03-01 10:15:00 UTC" in text
+    assert "threshold of 10,000.00" in text
+    assert "inv-004512" not in text
+    assert "********12" in text
+    assert "syn-07" in text  # no name: the id stands in
+
+
+@pytest.mark.parametrize(
+    "alert",
+    [
+        SPIKE,
+        LARGE,
+        {**LARGE, "syndicate_name": "Ω" * 200},
+        {**SPIKE, "syndicate_name": "基金 🚀 ~[x]"},
+    ],
+)
+def test_sms_fits_two_gsm7_segments(alert):
+    text = render_sms(alert)
+    assert len(text) <= SMS_LIMIT
+    assert set(text) <= GSM7
+
+
+def test_email_has_context_to_act_on():
+    subject, body = render_email(SPIKE)
+    assert subject == "[Pulse] Spike in Seed Fund"
+    assert "24 transactions in 5 min, 11.3\u00d7 the hourly average of 2.1 per 5 min" in body
+    assert "Alert id: 6f0c1d7e-1111-4222-8333-944455556666" in body
+    _, large_body = render_email(LARGE)
+    assert "inv-004512" not in large_body
+    assert "Transaction: tx-9" in large_body
+    assert (
+        "Transaction of 25,000.00 USD at 2026-03-01 10:15:00 UTC, above the threshold of 10,000.00."
+        in large_body
+    )
+
+
+def test_digest_summarises_the_held_alerts():
+    subject, body = render_digest(Channel.EMAIL, [SPIKE, LARGE, LARGE])
+    assert subject == "[Pulse] Digest: 3 alerts"
+    assert body.startswith("3 more alerts (1 spikes, 2 large transactions) in Seed Fund, syn-07")
+    _, sms = render_digest(Channel.SMS, [SPIKE] * 40)
+    assert len(sms) <= SMS_LIMIT
+
+
+def test_retry_schedule_with_jitter_then_exhausted():
+    policy = RetryPolicy((30.0, 120.0))
+    assert policy.next_delay(1, 0.5) == 30.0
+    assert policy.next_delay(1, 0.0) == 24.0
+    assert policy.next_delay(2, 0.999) == pytest.approx(143.9, abs=0.1)
+    assert policy.next_delay(3, 0.5) is None
+
+
+def test_storm_windows_are_fixed_ten_minute_slots():
+    assert storm_window(datetime(2026, 3, 1, 10, 27, 13, 5, tzinfo=UTC)) == datetime(
+        2026, 3, 1, 10, 20, tzinfo=UTC
+    )
+    assert storm_window(datetime(2026, 3, 1, 10, 30, tzinfo=UTC)) == datetime(
+        2026, 3, 1, 10, 30, tzinfo=UTC
+    )
+
+
+def test_contact_validation():
+    assert validate_phone("+14155550123") == "+14155550123"
+    for bad in ("4155550123", "+0123456789", "+1 415 555", "+1415555012345678"):
+        with pytest.raises(ContactError, match=r"E\.164"):
+            validate_phone(bad)
+    assert validate_email("ann@fund.example") == "ann@fund.example"
+    for bad in ("ann", "ann@", "a b@x.io", "ann@example"):
+        with pytest.raises(ContactError):
+            validate_email(bad)
+    assert parse_channels("email, sms,sms") == [Channel.EMAIL, Channel.SMS]
+    with pytest.raises(ContactError, match="choose from"):
+        parse_channels("pager")
+
+
+def test_mask_keeps_two_characters():
+    assert mask("inv-004512") == "********12"
+    assert mask("ab") == "***ab"
+    assert mask(None) == "-"

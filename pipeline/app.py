@@ -20,6 +20,9 @@ def create_app(settings: Settings) -> faust.App:
         store="rocksdb://",
         datadir=str(settings.data_dir / "faust"),
         autodiscover=["agents", "tables"],
+        # Without an origin Faust adds __main__ (the `pulse` script) to discovery; a package origin
+        # would scan all of it, migrations included.
+        origin="pipeline.app",
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,

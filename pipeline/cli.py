@@ -30,6 +30,8 @@ app.add_typer(syndicates_app, name="syndicates")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(managers_app, name="managers")
 app.add_typer(notifications_app, name="notifications")
+pools_app = typer.Typer(no_args_is_help=True, help="Investment pools.")
+app.add_typer(pools_app, name="pools")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -415,6 +417,20 @@ def notifications_list(
             r["last_error"] or "",
         )
     out.print(table)
+
+
+@pools_app.command("reconcile")
+def pools_reconcile(pool_id: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Rebuild projections from the event log and ledger; exit 1 on any difference."""
+    from pipeline.reconcile import reconcile
+
+    differences = reconcile(_database_url(), pool_id)
+    for line in differences:
+        out.print(line, highlight=False)
+    if differences:
+        err.print(f"[red]{len(differences)} difference(s)[/red]")
+        raise typer.Exit(1)
+    out.print("clean: projections and ledger match the event log")
 
 
 @app.command()

@@ -28,3 +28,6 @@ ALERTS = Counter("pulse_alerts_total", "Alerts raised", ["kind"])
 NOTIFICATIONS = Counter(
     "pulse_notifications_total", "Notification outcomes", ["channel", "outcome"]
 )
+POOL_COMMANDS = Counter(
+    "pulse_pool_commands_total", "Pool commands applied, by HTTP status of the outcome", ["status"]
+)

@@ -24,8 +24,10 @@ TRANSACTIONS = TopicSpec("transactions")
 TRANSACTIONS_DLQ = TopicSpec("transactions-dlq")
 ALERTS = TopicSpec("alerts")
 NOTIFICATIONS_DLQ = TopicSpec("notifications-dlq")
+POOL_COMMANDS = TopicSpec("pool-commands")
+POOL_EVENTS = TopicSpec("pool-events")
 
-ALL = (TRANSACTIONS, TRANSACTIONS_DLQ, ALERTS, NOTIFICATIONS_DLQ)
+ALL = (TRANSACTIONS, TRANSACTIONS_DLQ, ALERTS, NOTIFICATIONS_DLQ, POOL_COMMANDS, POOL_EVENTS)
 
 
 async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> None:

@@ -1,0 +1,248 @@
+"""The pools HTTP API, served by the Faust web server: JSON in and out.
+
+Writes go through topic ``pool-commands`` and answer once the command was applied, with the resulting
+state. Every POST needs an ``Idempotency-Key``: the same key and body get the same answer without
+applying twice; the same key with another body gets 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import orjson
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline import pool_store
+from pipeline.db import libpq_url
+from pipeline.pool_commands import WAITERS, CommandMessage
+
+MAX_BODY_BYTES = 64 * 1024
+_ID_NS = uuid.UUID("9b8e2f1c-4d3a-4e5f-8a7b-6c5d4e3f2a1b")
+Money = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=2)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class CreatePoolBody(Body):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    target_size: Money
+    hard_cap: Money
+    manager_id: Identifier
+    status: Literal["open", "draft"] = "open"
+
+
+class CommitmentBody(Body):
+    investor_id: Identifier
+    amount: Money
+
+
+class CapitalCallBody(Body):
+    percent: Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)] | None = None
+    amount: Money | None = None
+    due_date: date
+
+    @model_validator(mode="after")
+    def one_of(self) -> CapitalCallBody:
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("give exactly one of percent and amount")
+        return self
+
+
+class ContributionBody(Body):
+    investor_id: Identifier
+    call_id: Identifier
+    amount: Money
+
+
+class DistributionBody(Body):
+    amount: Money
+
+
+class EmptyBody(Body):
+    pass
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+
+def parse_body(raw: bytes, model: type[Body]) -> Body:
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, {"error": f"request body larger than {MAX_BODY_BYTES} bytes"})
+    try:
+        doc = json.loads(raw or b"{}", parse_float=Decimal) if raw.strip() else {}
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(422, {"error": "body is not valid JSON", "detail": str(exc)}) from None
+    if not isinstance(doc, dict):
+        raise ApiError(422, {"error": "body must be a JSON object"})
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+        raise ApiError(422, {"error": "invalid request", "errors": errors}) from None
+
+
+def data_of(body: Body) -> dict[str, Any]:
+    return {
+        k: (str(v) if isinstance(v, Decimal | date) else v)
+        for k, v in body.model_dump().items()
+        if v is not None
+    }
+
+
+def request_hash(method: str, path: str, data: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        f"{method} {path}\n".encode() + orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
+
+
+def derived_id(*parts: str) -> str:
+    """Ids made from the Idempotency-Key, so a retried create makes the same pool, call or distribution."""
+    return str(uuid.uuid5(_ID_NS, "/".join(parts)))
+
+
+class PoolApi:
+    def __init__(self, database_url: str, commands_topic: Any, wait_seconds: float = 15.0) -> None:
+        self._url = database_url
+        self._commands = commands_topic
+        self._wait = wait_seconds
+        self._pool: AsyncConnectionPool | None = None
+
+    async def db(self) -> AsyncConnectionPool:
+        if self._pool is None:
+            self._pool = AsyncConnectionPool(
+                libpq_url(self._url), min_size=1, max_size=8, open=False
+            )
+            await self._pool.open()
+        return self._pool
+
+    async def command(
+        self,
+        method: str,
+        path: str,
+        key: str | None,
+        raw: bytes,
+        kind: str,
+        pool_id: str | None,
+        model: type[Body],
+    ) -> tuple[int, dict[str, Any]]:
+        if not key:
+            raise ApiError(400, {"error": "the Idempotency-Key header is required on every POST"})
+        if len(key) > 200:
+            raise ApiError(400, {"error": "Idempotency-Key is longer than 200 characters"})
+        data = data_of(parse_body(raw, model))
+        digest = request_hash(method, path, data)
+        if pool_id is None:
+            pool_id = derived_id("pool", key)
+        if kind == "capital_call":
+            data["call_id"] = derived_id(pool_id, "call", key)
+        elif kind == "distribute":
+            data["distribution_id"] = derived_id(pool_id, "distribution", key)
+        async with (await self.db()).connection() as conn:
+            known = await pool_store.outcome(conn, key)
+        if known is None:
+            message = CommandMessage(key, digest, kind, pool_id, data)
+            loop = asyncio.get_running_loop()
+            waiter = WAITERS.setdefault(key, loop.create_future())
+            fut = await self._commands.send(key=pool_id.encode(), value=message.to_bytes())
+            await fut
+            known = await self._await_outcome(key, waiter)
+        if known.request_hash != digest:
+            raise ApiError(409, {"error": "this Idempotency-Key was used for a different request"})
+        return known.status_code, known.response
+
+    async def _await_outcome(
+        self, key: str, waiter: asyncio.Future[pool_store.Outcome]
+    ) -> pool_store.Outcome:
+        deadline = time.monotonic() + self._wait
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(waiter), timeout=0.05)
+                except TimeoutError:
+                    pass
+                # Another worker owns this pool's partition: its answer arrives through the database.
+                async with (await self.db()).connection() as conn:
+                    found = await pool_store.outcome(conn, key)
+                if found is not None:
+                    return found
+        finally:
+            WAITERS.pop(key, None)
+        raise ApiError(
+            504,
+            {
+                "error": "the command was accepted but not applied in time; retry with the same Idempotency-Key"
+            },
+        )
+
+    async def pool(self, pool_id: str) -> dict[str, Any]:
+        async with (await self.db()).connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT pool_id, name, currency, target_size, hard_cap, manager_ids, status, committed, called,"
+                    " contributed, distributed, seq FROM pools WHERE pool_id = %s",
+                    (pool_id,),
+                )
+            ).fetchone()
+        if row is None:
+            raise ApiError(404, {"error": f"pool {pool_id} not found"})
+        return {
+            "id": row[0],
+            "pool_id": row[0],
+            "name": row[1],
+            "currency": row[2],
+            "target_size": str(row[3]),
+            "hard_cap": str(row[4]),
+            "manager_ids": list(row[5]),
+            "status": row[6],
+            "committed": str(row[7]),
+            "called": str(row[8]),
+            "contributed": str(row[9]),
+            "distributed": str(row[10]),
+            "sequence": row[11],
+        }
+
+    async def positions(
+        self, pool_id: str | None = None, investor_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        column, value = (
+            ("pool_id", pool_id) if pool_id is not None else ("investor_id", investor_id)
+        )
+        async with (await self.db()).connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT pool_id, investor_id, committed, called, contributed, distributed FROM pool_positions"
+                    f" WHERE {column} = %s ORDER BY pool_id, investor_id",
+                    (value,),
+                )
+            ).fetchall()
+        return [
+            {
+                "pool_id": r[0],
+                "investor_id": r[1],
+                "committed": str(r[2]),
+                "called": str(r[3]),
+                "contributed": str(r[4]),
+                "distributed": str(r[5]),
+                "unfunded": str(r[2] - r[4]),
+            }
+            for r in rows
+        ]

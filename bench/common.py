@@ -60,7 +60,11 @@ class BenchStack:
         self.worker = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker"],
             env=self.env(
-                PULSE_DATA_DIR=str(self.root / name), PULSE_WEB_PORT=str(free_port()), **env
+                **{
+                    "PULSE_DATA_DIR": str(self.root / name),
+                    "PULSE_WEB_PORT": str(free_port()),
+                    **env,
+                }
             ),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from bench import alert_latency, ingest, top5
+from bench import alert_latency, ingest, pools, top5
 
-BENCHMARKS = {"ingest": ingest.main, "top5": top5.main, "alert_latency": alert_latency.main}
+BENCHMARKS = {
+    "ingest": ingest.main,
+    "top5": top5.main,
+    "alert_latency": alert_latency.main,
+    "pools": pools.main,
+}
 
 
 def main() -> None:

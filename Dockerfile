@@ -19,6 +19,6 @@ WORKDIR /home/pulse
 ENV PULSE_DATA_DIR=/home/pulse/data PULSE_WEB_BIND=0.0.0.0
 EXPOSE 6066
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s \
-    CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PULSE_WEB_PORT\",\"6066\")}/')" || exit 1
+    CMD python -c "import urllib.request,os; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PULSE_WEB_PORT', '6066'))" || exit 1
 ENTRYPOINT ["pulse"]
 CMD ["worker"]

@@ -32,6 +32,8 @@ app.add_typer(managers_app, name="managers")
 app.add_typer(notifications_app, name="notifications")
 pools_app = typer.Typer(no_args_is_help=True, help="Investment pools.")
 app.add_typer(pools_app, name="pools")
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics: look, fix, replay.")
+app.add_typer(dlq_app, name="dlq")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -431,6 +433,66 @@ def pools_reconcile(pool_id: Annotated[str | None, typer.Argument()] = None) -> 
         err.print(f"[red]{len(differences)} difference(s)[/red]")
         raise typer.Exit(1)
     out.print("clean: projections and ledger match the event log")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[
+        str, typer.Option(help="transactions-dlq or notifications-dlq")
+    ] = "transactions-dlq",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Dead letters with their reasons, oldest first."""
+    from pipeline.dlq import read_dead_letters
+
+    records = asyncio.run(read_dead_letters(get_settings().kafka_bootstrap(), topic))
+    for r in records:
+        r["value"] = r["value"].decode(errors="replace") if r["value"] is not None else None
+    if as_json:
+        print(orjson.dumps(records).decode())
+        return
+    table = Table(title=f"{topic}: {len(records)} dead letters")
+    for column in ("partition", "offset", "reason", "detail", "value"):
+        table.add_column(column)
+    for r in records:
+        value = r["value"] or ""
+        table.add_row(
+            str(r["partition"]),
+            str(r["offset"]),
+            r["reason"] or "",
+            r["detail"] or "",
+            value if len(value) <= 60 else value[:57] + "...",
+        )
+    out.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    reason: Annotated[str | None, typer.Option(help="Only dead letters with this reason")] = None,
+    fixed: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            exists=True,
+            dir_okay=False,
+            help="Publish these fixed messages (JSONL) instead",
+        ),
+    ] = None,
+) -> None:
+    """Re-publish dead letters (or their fixed versions) to transactions; safe to repeat."""
+    from pipeline.dlq import read_dead_letters, replay
+    from pipeline.produce import read_messages
+
+    bootstrap = get_settings().kafka_bootstrap()
+    if fixed is not None:
+        values = list(read_messages(fixed))
+    else:
+        records = asyncio.run(read_dead_letters(bootstrap, "transactions-dlq"))
+        values = [
+            r["value"] for r in records if r["value"] and (reason is None or r["reason"] == reason)
+        ]
+    count = asyncio.run(replay(bootstrap, values))
+    err.print(f"re-published {count} messages to transactions")
 
 
 @app.command()

@@ -9,6 +9,7 @@ import faust
 
 from config import Settings, get_settings
 from pipeline import faust_transport
+from pipeline.logs import logging_config
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.web_bind,
         web_host=settings.web_bind,
         producer_linger=0.005,
+        logging_config=logging_config(settings.log_level, settings.log_format),
     )
 
 

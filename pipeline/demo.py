@@ -1,36 +1,83 @@
-"""``pulse demo``: the main job on the embedded stack, start to finish."""
+"""``pulse demo``: the whole system on the embedded stack, start to finish, in a live view.
+
+Broker and PostgreSQL up, migrations, a worker (with the notification sender), local stand-ins for Twilio and
+SES; a generated stream with planted spikes, large transactions, redeliveries and malformed messages; a pool
+funded and distributing over the HTTP API; then a summary, and everything it started is stopped.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
 
 from config import Settings
+from pipeline import db, queries
 from pipeline.generate import GeneratorSpec, generate
 from pipeline.local_stack import LocalStack
+from pipeline.managers import add_manager, assign
+from pipeline.standins import (
+    EMAIL_FROM,
+    TWILIO_FROM,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    SesStandIn,
+    TwilioStandIn,
+)
+from pipeline.syndicates import SyndicateUpdate, set_syndicate
 
 DEMO_DIR = Path(".pulse/demo")
+SPIKED = {
+    "syn-00007": "Harbor Seed Fund",
+    "syn-00042": "Atlas Growth II",
+    "syn-00123": "Meridian Angels",
+}
 
 
 def demo_messages(count: int, seed: int = 7) -> tuple[list[bytes], int, int]:
-    """Generated transactions plus the faults a real feed has: redeliveries and malformed messages.
-
-    Returns the messages, how many distinct valid transactions they hold, and how many are bad.
-    """
+    """The stream: generated transactions over two hours of event time, three planted bursts (in event-time
+    order, or they would be late), redeliveries and malformed messages. Returns (messages, distinct valid, bad)."""
     start = datetime.now(UTC) - timedelta(hours=2)
     records = list(generate(GeneratorSpec(2_000, 300, count, seed, start, rate=count / 7200)))
     rng = random.Random(seed)
+    burst_at = start + timedelta(minutes=100)
+    for n, syndicate in enumerate(SPIKED):
+        for i in range(150):  # ~20x the usual 5-minute count of a syndicate
+            moment = burst_at + timedelta(minutes=5 * n, seconds=1.2 * i)
+            records.append(
+                {
+                    "transaction_id": f"burst-{syndicate}-{i}",
+                    "investor_id": f"inv-{rng.randint(0, 1999):06d}",
+                    "syndicate_id": syndicate,
+                    "transaction_amount": f"{rng.randint(200, 5000)}.00",
+                    "transaction_date": moment.isoformat(timespec="microseconds"),
+                    "currency": "USD",
+                }
+            )
+    records.append(
+        {
+            **records[len(records) // 2],
+            "transaction_id": "whale-1",
+            "syndicate_id": "syn-00042",
+            "transaction_amount": "2500000.00",
+        }
+    )
+    records.sort(key=lambda r: r["transaction_date"])
     messages = [orjson.dumps(r) for r in records]
     redelivered = rng.sample(messages, k=max(1, count // 200))
     bad = [
@@ -46,86 +93,241 @@ def demo_messages(count: int, seed: int = 7) -> tuple[list[bytes], int, int]:
         orjson.dumps({k: v for k, v in records[3].items() if k != "investor_id"}),
         orjson.dumps({**records[4], "transaction_amount": "99.99"}),  # conflicting duplicate
     ]
-    mixed = messages + redelivered + bad
-    rng.shuffle(mixed)
-    return mixed, len(records), len(bad)
+    for extra in (
+        redelivered + bad
+    ):  # redeliveries arrive later than the original, bad ones anywhere
+        messages.insert(rng.randint(len(messages) // 2, len(messages)), extra)
+    return messages, len(records), len(bad)
+
+
+def _post(port: int, path: str, body: dict | None, key: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body or {}).encode(),
+        method="POST",
+        headers={"Idempotency-Key": key, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def fund_a_pool(port: int, log: list[str]) -> dict:
+    """A pool's life over the HTTP API: commitments, a capital call, payments, a distribution."""
+    pool = _post(
+        port,
+        "/pools",
+        {
+            "name": "Pulse Demo Fund I",
+            "currency": "USD",
+            "target_size": "100000.00",
+            "hard_cap": "150000.00",
+            "manager_id": "demo-manager",
+        },
+        "demo-pool",
+    )
+    pid = pool["id"]
+    commitments = {"inv-000001": "12345.67", "inv-000002": "23456.78", "inv-000003": "34567.89"}
+    for investor, amount in commitments.items():
+        _post(
+            port,
+            f"/pools/{pid}/commitments",
+            {"investor_id": investor, "amount": amount},
+            f"demo-c-{investor}",
+        )
+    log.append(
+        f"pool: 3 commitments, {sum(Decimal(a) for a in commitments.values()):,.2f} committed"
+    )
+    call = _post(
+        port, f"/pools/{pid}/capital-calls", {"percent": 100, "due_date": "2026-12-31"}, "demo-call"
+    )
+    log.append(f"pool: capital call of {Decimal(call['amount']):,.2f}, allocated pro rata")
+    for investor, amount in call["allocations"].items():
+        _post(
+            port,
+            f"/pools/{pid}/contributions",
+            {"investor_id": investor, "call_id": call["call_id"], "amount": amount},
+            f"demo-pay-{investor}",
+        )
+    log.append("pool: every investor paid in full")
+    dist = _post(port, f"/pools/{pid}/distributions", {"amount": "100000.00"}, "demo-dist")
+    log.append(
+        "pool: distributed 100,000.00 → "
+        + ", ".join(f"{i} {Decimal(a):,.2f}" for i, a in dist["allocations"].items())
+    )
+    return dist["pool"]
+
+
+class View:
+    def __init__(
+        self, url: str, produced: list[int], expected: int, twilio: TwilioStandIn, ses: SesStandIn
+    ) -> None:
+        self.url, self.produced, self.expected, self.twilio, self.ses = (
+            url,
+            produced,
+            expected,
+            twilio,
+            ses,
+        )
+        self.samples: list[tuple[float, int]] = []
+        self.log: list[str] = []
+        self.pool: dict | None = None
+
+    def snapshot(self) -> dict:
+        with db.connect(self.url) as conn:
+            stored, dead = conn.execute(
+                "SELECT (SELECT count(*) FROM transactions), (SELECT count(*) FROM dead_letters)"
+            ).fetchone()
+            alerts = conn.execute(
+                "SELECT kind, syndicate_id, observed, expected, to_char(event_time, 'HH24:MI:SS')"
+                " FROM alerts ORDER BY detected_at DESC LIMIT 6"
+            ).fetchall()
+            kinds = dict(conn.execute("SELECT kind, count(*) FROM alerts GROUP BY kind").fetchall())
+            sent = dict(
+                conn.execute(
+                    "SELECT channel || ':' || status, count(*) FROM notifications GROUP BY 1"
+                ).fetchall()
+            )
+        return {"stored": stored, "dead": dead, "alerts": alerts, "kinds": kinds, "sent": sent}
+
+    def render(self) -> Group:
+        s = self.snapshot()
+        now = time.monotonic()
+        self.samples = [(t, n) for t, n in self.samples if now - t < 2] + [(now, s["stored"])]
+        (t0, n0), (t1, n1) = self.samples[0], self.samples[-1]
+        rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0
+        head = Table.grid(padding=(0, 3))
+        head.add_row(
+            f"produced [bold]{self.produced[0]:,}[/]",
+            f"stored [bold]{s['stored']:,}[/]/{self.expected:,}",
+            f"ingest [bold]{rate:,.0f}[/] tx/s",
+            f"behind [bold]{max(0, self.produced[0] - s['stored'] - s['dead']):,}[/]",
+            f"dead letters [bold]{s['dead']}[/]",
+        )
+        alerts = Table(
+            title=f"alerts: {s['kinds'].get('spike', 0)} spikes, {s['kinds'].get('large_transaction', 0)} large",
+            expand=True,
+        )
+        for col in ("kind", "syndicate", "observed", "expected", "event time"):
+            alerts.add_column(col)
+        for kind, syndicate, observed, expected, at in s["alerts"]:
+            alerts.add_row(kind, SPIKED.get(syndicate, syndicate), f"{observed}", f"{expected}", at)
+        deliveries = Table(
+            title=f"deliveries: {len(self.twilio.messages)} SMS, {len(self.ses.sent()) if self.ses.url else 0} emails"
+            f" ({s['sent'].get('sms:held', 0) + s['sent'].get('sms:digested', 0)} SMS folded into digests)",
+            expand=True,
+        )
+        deliveries.add_column("latest SMS to the fund manager (Twilio stand-in)")
+        for message in self.twilio.messages[-3:]:
+            deliveries.add_row(message["body"])
+        top = Table(title="top investors", expand=True)
+        for col in ("investor", "syndicates", "total invested"):
+            top.add_column(col)
+        for row in queries.top_investors(self.url, 5):
+            top.add_row(row.investor_id, str(row.syndicate_count), f"{row.total_invested:,.2f}")
+        parts: list = [head, alerts, deliveries, top]
+        if self.log:
+            parts.append("\n".join(self.log[-4:]))
+        return Group(*parts)
 
 
 def run_demo(transactions: int, follow: bool, console: Console) -> None:
-    from pipeline import db, queries
-    from pipeline.cli import render_top_investors
-    from pipeline.produce import produce
-
     began = time.monotonic()
     stack = LocalStack(DEMO_DIR)
     if stack.running() is None and DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)  # a fresh world: the broker kept nothing anyway
-    console.print("[bold]1/5[/bold] starting the embedded broker and PostgreSQL")
+    console.print(
+        "starting the embedded broker and PostgreSQL, migrating, starting stand-ins for Twilio and SES"
+    )
     info = stack.up()
+    db.upgrade(info.database_url)
+    twilio, ses = TwilioStandIn(), SesStandIn()
+    twilio_url, ses_url = twilio.start(), ses.start()
+    manager = add_manager(
+        info.database_url,
+        "Dana Demo",
+        TWILIO_FROM.replace("6", "7"),
+        "dana@fund.example",
+        "sms,email",
+    )
+    for syndicate, name in SPIKED.items():
+        set_syndicate(info.database_url, SyndicateUpdate(syndicate, name=name))
+        assign(info.database_url, str(manager), syndicate)
+    port = 6066 if _free(6066) else _free_port()
     env = {
         **os.environ,
         "PULSE_DATA_DIR": str(DEMO_DIR),
         "PULSE_KAFKA_URL": info.kafka_url,
         "PULSE_DATABASE_URL": info.database_url,
+        "PULSE_WEB_PORT": str(port),
+        "PULSE_TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "PULSE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "PULSE_TWILIO_FROM": TWILIO_FROM,
+        "PULSE_TWILIO_API_URL": twilio_url,
+        "PULSE_NOTIFY_RETRY_DELAYS": "1,2,5",
     }
+    if ses_url:
+        env |= {
+            "PULSE_EMAIL_FROM": EMAIL_FROM,
+            "AWS_ENDPOINT_URL_SES": ses_url,
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+        }
     settings = Settings(data_dir=DEMO_DIR, kafka_url=info.kafka_url, database_url=info.database_url)
-    console.print("[bold]2/5[/bold] migrating the database")
-    db.upgrade(info.database_url)
-    console.print("[bold]3/5[/bold] starting a worker")
-    log = (DEMO_DIR / "worker.log").open("ab")
     worker = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "worker"],
         env=env,
-        stdout=log,
+        stdout=(DEMO_DIR / "worker.log").open("ab"),
         stderr=subprocess.STDOUT,
     )
     try:
         messages, expected_rows, expected_bad = demo_messages(transactions)
         console.print(
-            f"[bold]4/5[/bold] producing {len(messages):,} messages "
-            f"({expected_rows:,} transactions, redeliveries and {expected_bad} malformed)"
+            f"worker on :{port}; producing {len(messages):,} messages ({expected_rows:,} transactions with "
+            f"3 planted spikes, redeliveries and {expected_bad} malformed)"
         )
-        produced_at = time.monotonic()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            sent = progress.add_task("produced", total=len(messages))
-            stored = progress.add_task("in PostgreSQL", total=expected_rows + expected_bad)
-            asyncio.run(
-                produce(
-                    settings.kafka_bootstrap(),
-                    iter(messages),
-                    settings.topic_partitions,
-                    on_sent=lambda n: progress.advance(sent, n),
-                )
-            )
+        produced = [0]
+        view = View(info.database_url, produced, expected_rows, twilio, ses)
+        producer = threading.Thread(
+            target=_produce, args=(settings, messages, produced), daemon=True
+        )
+        producer.start()
+        with Live(view.render(), console=console, refresh_per_second=4) as live:
             deadline = time.monotonic() + 300
+            pool_done = False
             while True:
-                c = queries.counts(info.database_url)
-                progress.update(stored, completed=c["transactions"] + c["dead_letters"])
-                if c["transactions"] >= expected_rows and c["dead_letters"] >= expected_bad:
-                    break
+                live.update(view.render())
+                snap = view.snapshot()
                 if worker.poll() is not None:
                     raise SystemExit(
                         f"the worker exited with {worker.returncode}; see {DEMO_DIR / 'worker.log'}"
                     )
+                if not pool_done and snap["stored"] > 0:
+                    view.pool, pool_done = fund_a_pool(port, view.log), True
+                pending = sum(
+                    n for k, n in snap["sent"].items() if k.endswith((":pending", ":sending"))
+                )
+                if (
+                    snap["stored"] >= expected_rows
+                    and snap["dead"] >= expected_bad
+                    and pool_done
+                    and not pending
+                ):
+                    break
                 if time.monotonic() > deadline:
                     raise SystemExit(
                         "timed out waiting for the worker; see " + str(DEMO_DIR / "worker.log")
                     )
-                time.sleep(0.2)
-        ingest_seconds = time.monotonic() - produced_at
-        console.print("[bold]5/5[/bold] top investors")
-        Console().print(render_top_investors(queries.top_investors(info.database_url, 5)))
-        c = queries.counts(info.database_url)
+                time.sleep(0.25)
+            time.sleep(1.0)
+            live.update(view.render())
+        snap = view.snapshot()
         console.print(
-            f"{c['transactions']:,} transactions from {c['investors']:,} investors stored, "
-            f"{c['dead_letters']} dead-lettered, produce→stored in {ingest_seconds:.1f} s "
-            f"({c['transactions'] / ingest_seconds:,.0f} tx/s); demo took {time.monotonic() - began:.1f} s"
+            f"\n[bold]summary[/bold]: {snap['stored']:,} transactions stored exactly once, {snap['dead']} dead-lettered, "
+            f"{snap['kinds'].get('spike', 0)} spike and {snap['kinds'].get('large_transaction', 0)} large-transaction alerts, "
+            f"{len(twilio.messages)} SMS and {len(ses.sent()) if ses_url else 0} emails delivered to stand-ins; "
+            f"pool {view.pool['name'] if view.pool else '-'}: committed {view.pool['committed'] if view.pool else '-'}, "
+            f"distributed {view.pool['distributed'] if view.pool else '-'}; demo took {time.monotonic() - began:.1f} s"
         )
     finally:
         if not follow:
@@ -134,9 +336,39 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
                 worker.wait(20)
             except subprocess.TimeoutExpired:
                 worker.kill()
+            twilio.stop()
+            ses.stop()
             stack.down()
     if follow:
         console.print(
-            f"worker pid {worker.pid} and the stack keep running; "
+            f"worker pid {worker.pid} on :{port} and the stack keep running; "
             f"`PULSE_DATA_DIR={DEMO_DIR} pulse local down` stops the stack"
         )
+
+
+def _produce(settings: Settings, messages: list[bytes], produced: list[int]) -> None:
+    from pipeline.produce import produce
+
+    def count(n: int) -> None:
+        produced[0] += n
+
+    asyncio.run(
+        produce(
+            settings.kafka_bootstrap(), iter(messages), settings.topic_partitions, on_sent=count
+        )
+    )
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

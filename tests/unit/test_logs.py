@@ -1,0 +1,44 @@
+import json
+import logging
+import logging.config
+
+import pytest
+
+from pipeline.logs import logging_config, redact
+
+
+def test_redaction_removes_emails_and_phone_numbers():
+    assert (
+        redact("sent to ann@fund.example and +14155550123 ok") == "sent to [email] and [phone] ok"
+    )
+    assert redact("syndicate syn-42, amount 1500.25") == "syndicate syn-42, amount 1500.25"
+
+
+@pytest.fixture
+def restore_root_logger():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_no_personal_data_reaches_a_log_line(fmt, capsys, restore_root_logger):
+    logging.config.dictConfig(logging_config("info", fmt))
+    log = logging.getLogger("pulse.test")
+    log.info("alert for %s at %s", "ann@fund.example", "+14155550123")
+    try:
+        raise ValueError("bad address bob@fund.example")
+    except ValueError:
+        log.exception("failed")
+    err = capsys.readouterr().err
+    assert "fund.example" not in err
+    assert "4155550123" not in err
+    assert "[email]" in err
+    if fmt == "json":
+        first, second = (json.loads(line) for line in err.strip().splitlines()[:2])
+        assert first["message"] == "alert for [email] at [phone]"
+        assert first["level"] == "info"
+        assert first["logger"] == "pulse.test"
+        assert "[email]" in second["exception"]

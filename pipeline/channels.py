@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Protocol
 
 from config import Settings
@@ -69,7 +70,9 @@ class EmailSender:
         from botocore.config import Config
 
         self._client = boto3.client(
-            "ses", config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=10)
+            "ses",
+            region_name=_aws_region(),
+            config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=10),
         )
         self._from = settings.email_from
 
@@ -121,8 +124,14 @@ def available_senders(settings: Settings) -> dict[Channel, Sender]:
     return senders
 
 
+def _aws_region() -> str | None:
+    """boto3's region (AWS_DEFAULT_REGION, profile), else AWS_REGION, which boto3 alone does not read."""
+    import boto3
+
+    return boto3.session.Session().region_name or os.environ.get("AWS_REGION")
+
+
 def _aws_credentials() -> bool:
     import boto3
 
-    session = boto3.session.Session()
-    return session.get_credentials() is not None and session.region_name is not None
+    return boto3.session.Session().get_credentials() is not None and _aws_region() is not None

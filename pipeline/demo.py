@@ -79,7 +79,12 @@ def demo_messages(count: int, seed: int = 7) -> tuple[list[bytes], int, int]:
     )
     records.sort(key=lambda r: r["transaction_date"])
     messages = [orjson.dumps(r) for r in records]
-    redelivered = rng.sample(messages, k=max(1, count // 200))
+    # A redelivered copy must come after its original: arriving first, a copy of a later event would
+    # move the watermark ahead and make the events before it late (which is the rule, not a demo).
+    n = len(messages)
+    placed = [(float(i), m) for i, m in enumerate(messages)]
+    for i in rng.sample(range(n), k=max(1, count // 200)):
+        placed.append((rng.uniform(i + 0.5, i + 50), messages[i]))
     bad = [
         b"not json",
         b"[1, 2, 3]",
@@ -93,11 +98,9 @@ def demo_messages(count: int, seed: int = 7) -> tuple[list[bytes], int, int]:
         orjson.dumps({k: v for k, v in records[3].items() if k != "investor_id"}),
         orjson.dumps({**records[4], "transaction_amount": "99.99"}),  # conflicting duplicate
     ]
-    for extra in (
-        redelivered + bad
-    ):  # redeliveries arrive later than the original, bad ones anywhere
-        messages.insert(rng.randint(len(messages) // 2, len(messages)), extra)
-    return messages, len(records), len(bad)
+    placed += [(rng.uniform(0, n), m) for m in bad]
+    placed.sort(key=lambda p: p[0])
+    return [m for _, m in placed], len(records), len(bad)
 
 
 def _post(port: int, path: str, body: dict | None, key: str) -> dict:
@@ -187,7 +190,18 @@ class View:
                     "SELECT channel || ':' || status, count(*) FROM notifications GROUP BY 1"
                 ).fetchall()
             )
-        return {"stored": stored, "dead": dead, "alerts": alerts, "kinds": kinds, "sent": sent}
+            # Each alert of a managed syndicate owes a row per channel (sms, email, log) and manager.
+            owed = conn.execute(
+                "SELECT count(*) * 3 FROM alerts a JOIN syndicate_managers sm USING (syndicate_id)"
+            ).fetchone()[0]
+        return {
+            "stored": stored,
+            "dead": dead,
+            "alerts": alerts,
+            "kinds": kinds,
+            "sent": sent,
+            "owed": owed,
+        }
 
     def render(self) -> Group:
         s = self.snapshot()
@@ -312,6 +326,7 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
                     and snap["dead"] >= expected_bad
                     and pool_done
                     and not pending
+                    and sum(snap["sent"].values()) >= snap["owed"]
                 ):
                     break
                 if time.monotonic() > deadline:
@@ -325,7 +340,8 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
         console.print(
             f"\n[bold]summary[/bold]: {snap['stored']:,} transactions stored exactly once, {snap['dead']} dead-lettered, "
             f"{snap['kinds'].get('spike', 0)} spike and {snap['kinds'].get('large_transaction', 0)} large-transaction alerts, "
-            f"{len(twilio.messages)} SMS and {len(ses.sent()) if ses_url else 0} emails delivered to stand-ins; "
+            f"{len(twilio.messages)} SMS and {len(ses.sent()) if ses_url else 0} emails delivered to stand-ins "
+            f"({sum(n for k, n in snap['sent'].items() if k.endswith(':held'))} held for a digest by storm control); "
             f"pool {view.pool['name'] if view.pool else '-'}: committed {view.pool['committed'] if view.pool else '-'}, "
             f"distributed {view.pool['distributed'] if view.pool else '-'}; demo took {time.monotonic() - began:.1f} s"
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from typing import Any
 
 from faust.web import Request, Response, View
@@ -22,6 +25,7 @@ from pipeline.pool_commands import PoolCommandHandler
 from pipeline.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
 
 settings = get_settings()
+log = logging.getLogger("pulse.api")
 commands_topic = faust_topic(app, POOL_COMMANDS)
 handler = PoolCommandHandler(settings.resolved_database_url(), faust_topic(app, POOL_EVENTS))
 api = PoolApi(settings.resolved_database_url(), commands_topic)
@@ -33,22 +37,36 @@ async def apply_pool_commands(stream):  # type: ignore[no-untyped-def]
         await handler.handle(events)
 
 
-class PoolView(View):
-    """Shared plumbing: errors become JSON with their status."""
+def request_id(request: Request) -> str:
+    """The caller's X-Request-Id when it is sane, else a new one; echoed back and logged."""
+    given = request.headers.get("X-Request-Id", "")
+    ok = 0 < len(given) <= 64 and given.isprintable() and " " not in given
+    return given if ok else uuid.uuid4().hex
 
-    async def run(self, call: Any) -> Response:
+
+class PoolView(View):
+    """Shared plumbing: errors become JSON with their status; every request is logged with its id."""
+
+    async def run(self, request: Request, call: Any) -> Response:
+        rid = request_id(request)
+        started = time.perf_counter()
         try:
             status, body = await call
         except ApiError as exc:
-            return self.json(exc.body, status=exc.status)
-        return self.json(body, status=status)
+            status, body = exc.status, exc.body
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info(
+            "request %s %s %s -> %d in %.1f ms", rid, request.method, request.path, status, elapsed
+        )
+        return self.json(body, status=status, headers={"X-Request-Id": rid})
 
     async def write(
         self, request: Request, kind: str, pool_id: str | None, model: type
     ) -> Response:
         raw = await request.read()
         key = request.headers.get("Idempotency-Key")
-        return await self.run(api.command("POST", request.path, key, raw, kind, pool_id, model))
+        command = api.command("POST", request.path, key, raw, kind, pool_id, model)
+        return await self.run(request, command)
 
 
 @app.page("/pools")
@@ -63,7 +81,7 @@ class OnePool(PoolView):
         async def read() -> tuple[int, Any]:
             return 200, await api.pool(pool_id)
 
-        return await self.run(read())
+        return await self.run(request, read())
 
 
 @app.page("/pools/{pool_id}/positions")
@@ -73,7 +91,7 @@ class PoolPositions(PoolView):
             await api.pool(pool_id)  # 404 for an unknown pool
             return 200, await api.positions(pool_id=pool_id)
 
-        return await self.run(read())
+        return await self.run(request, read())
 
 
 @app.page("/investors/{investor_id}/positions")
@@ -82,7 +100,7 @@ class InvestorPositions(PoolView):
         async def read() -> tuple[int, Any]:
             return 200, await api.positions(investor_id=investor_id)
 
-        return await self.run(read())
+        return await self.run(request, read())
 
 
 def _command_route(path: str, kind: str, model: type) -> None:

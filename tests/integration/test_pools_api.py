@@ -197,6 +197,10 @@ def test_idempotency_and_clear_errors(stack: Stack, workers: list[Worker]):
     assert event_count(stack) == 2
 
     assert api.post(f"/pools/{pid}/commitments", commit, None)[0] == 400
+    traced = urllib.request.Request(f"{api.base}/pools/{pid}", headers={"X-Request-Id": "trace-42"})
+    with urllib.request.urlopen(traced, timeout=10) as response:
+        assert response.headers["X-Request-Id"] == "trace-42"
+    wait_until(lambda: "request trace-42 GET /pools/" in worker.log(), 10, "the request in the log")
     status, body = api.post(
         f"/pools/{pid}/commitments", {"investor_id": "", "amount": "1.001"}, "bad"
     )

@@ -23,6 +23,7 @@ from models.allocation import CENT, allocate
 from models.errors import PulseError
 
 ZERO = Decimal("0.00")
+TOTALS = ("committed", "called", "contributed", "distributed")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -83,9 +84,17 @@ class Pool:
     seq: int = 0
     positions: dict[str, Position] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
+    # Running sums of the positions, kept by ``apply`` so reading them does not walk every investor.
+    totals: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(TOTALS, ZERO))
 
     def total(self, what: str) -> Decimal:
-        return sum((getattr(p, what) for p in self.positions.values()), ZERO)
+        return self.totals[what]
+
+    def recount(self) -> None:
+        """Totals from the positions (after loading them from storage)."""
+        self.totals = {
+            t: sum((getattr(p, t) for p in self.positions.values()), ZERO) for t in TOTALS
+        }
 
 
 # Commands
@@ -315,33 +324,44 @@ def apply(pool: Pool | None, event: Event, pool_id: str) -> Pool:
             seq=1,
         )
     assert pool is not None
-    p = replace(pool, seq=pool.seq + 1, positions=dict(pool.positions), calls=dict(pool.calls))
+    p = replace(
+        pool,
+        seq=pool.seq + 1,
+        positions=dict(pool.positions),
+        calls=dict(pool.calls),
+        totals=dict(pool.totals),
+    )
 
     def position(investor: str) -> Position:
         pos = p.positions.get(investor, Position())
         p.positions[investor] = pos = replace(pos)
         return pos
 
+    def add(investor: str, what: str, amount: Decimal) -> None:
+        pos = position(investor)
+        setattr(pos, what, getattr(pos, what) + amount)
+        p.totals[what] += amount
+
     if event.type == "pool_opened":
         p.status = PoolStatus.OPEN
     elif event.type == "pool_closed":
         p.status = PoolStatus.CLOSED
     elif event.type == "commitment_made":
-        position(d["investor_id"]).committed += _d(d["amount"])
+        add(d["investor_id"], "committed", _d(d["amount"]))
     elif event.type == "capital_called":
         allocations = {i: _d(a) for i, a in d["allocations"].items()}
         for investor, amount in allocations.items():
-            position(investor).called += amount
+            add(investor, "called", amount)
         p.calls[d["call_id"]] = Call(d["call_id"], _d(d["amount"]), d["due_date"], allocations)
     elif event.type == "contribution_received":
-        position(d["investor_id"]).contributed += _d(d["amount"])
+        add(d["investor_id"], "contributed", _d(d["amount"]))
         call = p.calls[d["call_id"]]
         paid = dict(call.paid)
         paid[d["investor_id"]] = paid.get(d["investor_id"], ZERO) + _d(d["amount"])
         p.calls[d["call_id"]] = replace(call, paid=paid)
     elif event.type == "distribution_made":
         for investor, amount in d["allocations"].items():
-            position(investor).distributed += _d(amount)
+            add(investor, "distributed", _d(amount))
     else:
         raise ValueError(f"unknown event type {event.type}")
     return p

@@ -22,7 +22,7 @@ from models.money import MoneyError, parse_amount
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_ID_LENGTH = 128
 DEFAULT_CURRENCY = "USD"
-_FIELDS = (
+FIELDS = (
     "transaction_id",
     "investor_id",
     "syndicate_id",
@@ -98,7 +98,7 @@ def _loads(raw: bytes) -> Any:
         fast = True
     # orjson reads fractions and integers beyond 64 bits as float: when a
     # contract field came out as a float, re-read the message exactly.
-    if fast and not (isinstance(doc, dict) and any(isinstance(doc.get(f), float) for f in _FIELDS)):
+    if fast and not (isinstance(doc, dict) and any(isinstance(doc.get(f), float) for f in FIELDS)):
         return doc
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)

@@ -192,6 +192,27 @@ def top_investors(
     out.print(render_top_investors(rows))
 
 
+def show(rows: list[dict], as_json: bool, title: str, columns: dict[str, str]) -> None:
+    """Rows as a JSON array, or as a table of ``columns`` (heading → key)."""
+    if as_json:
+        print(orjson.dumps(rows).decode())
+        return
+    table = Table(title=title)
+    for heading in columns:
+        table.add_column(heading)
+    for row in rows:
+        table.add_row(*(_cell(row.get(key)) for key in columns.values()))
+    out.print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
 def render_top_investors(rows) -> Table:  # type: ignore[no-untyped-def]
     table = Table(title="Top investors")
     table.add_column("#", justify="right")
@@ -285,31 +306,20 @@ def alerts_list(
     rows = list_alerts(
         _database_url(), syndicate, kind, None if since is None else _parse_time(since), limit
     )
-    if as_json:
-        print(orjson.dumps(rows).decode())
-        return
-    table = Table(title="Alerts")
-    for column in (
-        "event time",
-        "kind",
-        "syndicate",
-        "transaction",
-        "observed",
-        "expected",
-        "ratio",
-    ):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            r["event_time"],
-            r["kind"],
-            r["syndicate_id"],
-            r["transaction_id"] or "",
-            r["observed"],
-            r["expected"],
-            r["ratio"] or "",
-        )
-    out.print(table)
+    show(
+        rows,
+        as_json,
+        "Alerts",
+        {
+            "event time": "event_time",
+            "kind": "kind",
+            "syndicate": "syndicate_id",
+            "transaction": "transaction_id",
+            "observed": "observed",
+            "expected": "expected",
+            "ratio": "ratio",
+        },
+    )
 
 
 @managers_app.command("add")
@@ -347,22 +357,19 @@ def managers_list(
     from pipeline.managers import list_managers
 
     rows = list_managers(_database_url())
-    if as_json:
-        print(orjson.dumps(rows).decode())
-        return
-    table = Table(title="Fund managers")
-    for column in ("id", "name", "phone", "email", "channels", "syndicates"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            r["id"],
-            r["name"],
-            r["phone"] or "",
-            r["email"] or "",
-            ",".join(r["channels"]),
-            ", ".join(r["syndicates"]),
-        )
-    out.print(table)
+    show(
+        rows,
+        as_json,
+        "Fund managers",
+        {
+            "id": "id",
+            "name": "name",
+            "phone": "phone",
+            "email": "email",
+            "channels": "channels",
+            "syndicates": "syndicates",
+        },
+    )
 
 
 @notifications_app.command("list")
@@ -392,33 +399,21 @@ def notifications_list(
             return await list_notifications(conn, status, limit)
 
     rows = asyncio.run(query())
-    if as_json:
-        print(orjson.dumps(rows).decode())
-        return
-    table = Table(title="Notifications")
-    for column in (
-        "created",
-        "channel",
-        "status",
-        "attempts",
-        "syndicate",
-        "kind",
-        "provider id",
-        "error",
-    ):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            r["created_at"],
-            r["channel"],
-            r["status"],
-            str(r["attempts"]),
-            r["syndicate_id"],
-            r["kind"],
-            r["provider_message_id"] or "",
-            r["last_error"] or "",
-        )
-    out.print(table)
+    show(
+        rows,
+        as_json,
+        "Notifications",
+        {
+            "created": "created_at",
+            "channel": "channel",
+            "status": "status",
+            "attempts": "attempts",
+            "syndicate": "syndicate_id",
+            "kind": "kind",
+            "provider id": "provider_message_id",
+            "error": "last_error",
+        },
+    )
 
 
 @pools_app.command("reconcile")
@@ -448,22 +443,21 @@ def dlq_list(
     records = asyncio.run(read_dead_letters(get_settings().kafka_bootstrap(), topic))
     for r in records:
         r["value"] = r["value"].decode(errors="replace") if r["value"] is not None else None
-    if as_json:
-        print(orjson.dumps(records).decode())
-        return
-    table = Table(title=f"{topic}: {len(records)} dead letters")
-    for column in ("partition", "offset", "reason", "detail", "value"):
-        table.add_column(column)
-    for r in records:
+    for r in records if not as_json else ():
         value = r["value"] or ""
-        table.add_row(
-            str(r["partition"]),
-            str(r["offset"]),
-            r["reason"] or "",
-            r["detail"] or "",
-            value if len(value) <= 60 else value[:57] + "...",
-        )
-    out.print(table)
+        r["preview"] = value if len(value) <= 60 else value[:57] + "..."
+    show(
+        records,
+        as_json,
+        f"{topic}: {len(records)} dead letters",
+        {
+            "partition": "partition",
+            "offset": "offset",
+            "reason": "reason",
+            "detail": "detail",
+            "value": "preview",
+        },
+    )
 
 
 @dlq_app.command("replay")

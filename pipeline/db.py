@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -9,6 +10,11 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A timestamp for JSON output."""
+    return None if moment is None else moment.isoformat()
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -29,6 +29,7 @@ from models.anomaly import (
 )
 from models.batch import Accepted
 from pipeline import metrics
+from pipeline.db import iso
 from pipeline.syndicate_rules import RulesCache
 
 log = logging.getLogger(__name__)
@@ -245,9 +246,6 @@ def alert_message(
     alert: Alert, syndicate_name: str | None, detected_at: datetime | None = None
 ) -> dict[str, object]:
     """The JSON published on topic ``alerts``."""
-
-    def iso(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.isoformat()
 
     return {
         "alert_id": str(alert.alert_id),

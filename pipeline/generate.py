@@ -13,14 +13,7 @@ from pathlib import Path
 
 import orjson
 
-FIELDS = (
-    "transaction_id",
-    "investor_id",
-    "syndicate_id",
-    "transaction_amount",
-    "transaction_date",
-    "currency",
-)
+from models.transaction import FIELDS
 
 
 @dataclass(frozen=True)

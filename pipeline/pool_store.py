@@ -75,6 +75,7 @@ async def load_pool(conn: psycopg.AsyncConnection, pool_id: str) -> Pool | None:
             call.allocations[investor] = allocated
             if paid:
                 call.paid[investor] = paid
+    pool.recount()
     return pool
 
 
@@ -135,8 +136,7 @@ async def save(
                     " VALUES (%s, %s, %s, %s, %s, %s)",
                     lines,
                 )
-            for pool_id in sorted({a.pool_id for a in applied}):
-                await _project(cur, pools[pool_id], [a for a in applied if a.pool_id == pool_id])
+            await _project(cur, pools, applied)
         if outcomes:
             await cur.executemany(
                 "INSERT INTO pool_commands (idempotency_key, request_hash, pool_id, status_code, response)"
@@ -154,38 +154,49 @@ async def save(
             )
 
 
-async def _project(cur: psycopg.AsyncCursor, pool: Pool, applied: list[Applied]) -> None:
-    await cur.execute(
+async def _project(
+    cur: psycopg.AsyncCursor, pools: dict[str, Pool], applied: Sequence[Applied]
+) -> None:
+    """Projection rows of everything the batch changed, one pipelined statement per table."""
+    changed = sorted({a.pool_id for a in applied})
+    await cur.executemany(
         "INSERT INTO pools (pool_id, name, currency, target_size, hard_cap, manager_ids, status, seq,"
         " committed, called, contributed, distributed) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (pool_id) DO UPDATE SET status = excluded.status, seq = excluded.seq,"
         " committed = excluded.committed, called = excluded.called, contributed = excluded.contributed,"
         " distributed = excluded.distributed, updated_at = now()",
-        (
-            pool.pool_id,
-            pool.name,
-            pool.currency,
-            pool.target_size,
-            pool.hard_cap,
-            pool.manager_ids,
-            pool.status.value,
-            pool.seq,
-            pool.total("committed"),
-            pool.total("called"),
-            pool.total("contributed"),
-            pool.total("distributed"),
-        ),
+        [
+            (
+                p.pool_id,
+                p.name,
+                p.currency,
+                p.target_size,
+                p.hard_cap,
+                p.manager_ids,
+                p.status.value,
+                p.seq,
+                p.total("committed"),
+                p.total("called"),
+                p.total("contributed"),
+                p.total("distributed"),
+            )
+            for p in (pools[pool_id] for pool_id in changed)
+        ],
     )
-    investors = sorted({i for a in applied for i in _investors(a.event)})
-    if investors:
+    positions = sorted({(a.pool_id, i) for a in applied for i in _investors(a.event)})
+    if positions:
         await cur.executemany(
             "INSERT INTO pool_positions (pool_id, investor_id, committed, called, contributed, distributed)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (pool_id, investor_id) DO UPDATE SET"
             " committed = excluded.committed, called = excluded.called, contributed = excluded.contributed,"
             " distributed = excluded.distributed",
-            [(pool.pool_id, i, *_position_values(pool.positions[i])) for i in investors],
+            [
+                (pool_id, i, *_position_values(pools[pool_id].positions[i]))
+                for pool_id, i in positions
+            ],
         )
     for a in applied:
+        pool = pools[a.pool_id]
         if a.event.type == "capital_called":
             call = pool.calls[a.event.data["call_id"]]
             await cur.execute(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.money import MoneyError, parse_amount
-from pipeline.db import connect
+from pipeline.db import connect, iso
 
 
 class SettingsError(ValueError):
@@ -122,9 +122,6 @@ def list_alerts(
             " ORDER BY event_time, alert_id LIMIT %s",
             (*params, limit),
         ).fetchall()
-
-    def iso(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.isoformat()
 
     return [
         {

@@ -180,6 +180,13 @@ class PoolMachine(RuleBasedStateMachine):
                 assert paid <= call.allocations[investor]
 
     @invariant()
+    def running_totals_equal_the_sums(self):
+        assert self.pool is not None
+        kept = dict(self.pool.totals)
+        self.pool.recount()
+        assert self.pool.totals == kept
+
+    @invariant()
     def projection_equals_a_replay(self):
         replayed = None
         for event in self.events:

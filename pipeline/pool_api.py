@@ -156,15 +156,12 @@ class PoolApi:
             data["call_id"] = derived_id(pool_id, "call", key)
         elif kind == "distribute":
             data["distribution_id"] = derived_id(pool_id, "distribution", key)
-        async with (await self.db()).connection() as conn:
-            known = await pool_store.outcome(conn, key)
-        if known is None:
-            message = CommandMessage(key, digest, kind, pool_id, data)
-            loop = asyncio.get_running_loop()
-            waiter = WAITERS.setdefault(key, loop.create_future())
-            fut = await self._commands.send(key=pool_id.encode(), value=message.to_bytes())
-            await fut
-            known = await self._await_outcome(key, waiter)
+        # No lookup first: a command whose key was already applied is skipped by the agent, which then
+        # answers with the stored outcome; sending it again costs less than asking on every request.
+        message = CommandMessage(key, digest, kind, pool_id, data)
+        waiter = WAITERS.setdefault(key, asyncio.get_running_loop().create_future())
+        await (await self._commands.send(key=pool_id.encode(), value=message.to_bytes()))
+        known = await self._await_outcome(key, waiter)
         if known.request_hash != digest:
             raise ApiError(409, {"error": "this Idempotency-Key was used for a different request"})
         return known.status_code, known.response
@@ -173,17 +170,20 @@ class PoolApi:
         self, key: str, waiter: asyncio.Future[pool_store.Outcome]
     ) -> pool_store.Outcome:
         deadline = time.monotonic() + self._wait
+        # The worker that applies the command answers through the future when it is this process; the
+        # database is asked with a growing pause, for when another worker owns the pool's partition.
+        pause = 0.1
         try:
             while time.monotonic() < deadline:
                 try:
-                    return await asyncio.wait_for(asyncio.shield(waiter), timeout=0.05)
+                    return await asyncio.wait_for(asyncio.shield(waiter), timeout=pause)
                 except TimeoutError:
                     pass
-                # Another worker owns this pool's partition: its answer arrives through the database.
                 async with (await self.db()).connection() as conn:
                     found = await pool_store.outcome(conn, key)
                 if found is not None:
                     return found
+                pause = min(pause * 2, 1.0)
         finally:
             WAITERS.pop(key, None)
         raise ApiError(

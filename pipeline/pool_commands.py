@@ -187,6 +187,15 @@ class PoolCommandHandler:
                 waiter = WAITERS.pop(o.idempotency_key, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(o)
+            answered = {o.idempotency_key for o in outcomes}
+            for m in messages:  # retries of applied commands, waited on in this process
+                if m.idempotency_key not in answered and m.idempotency_key in WAITERS:
+                    conn = await self._connection()
+                    async with conn.transaction():  # not autocommit: never leave one open
+                        stored = await pool_store.outcome(conn, m.idempotency_key)
+                    waiter = WAITERS.pop(m.idempotency_key, None)
+                    if stored is not None and waiter is not None and not waiter.done():
+                        waiter.set_result(stored)
             return outcomes
         except Exception:
             log.critical("applying pool commands failed unexpectedly; stopping hard", exc_info=True)

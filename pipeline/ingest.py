@@ -8,6 +8,7 @@ and the messages would be lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -47,12 +48,9 @@ class Ingestor:
     async def handle(self, events: Sequence[Any]) -> SinkResult:
         try:
             return await self._handle(events)
-        except BaseException as exc:
-            if (
-                isinstance(exc, KeyboardInterrupt | SystemExit)
-                or type(exc).__name__ == "CancelledError"
-            ):
-                raise
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise  # shutting down: the batch stays unacknowledged and is redelivered
+        except BaseException:
             log.critical(
                 "ingestion failed unexpectedly; stopping hard so nothing is acknowledged",
                 exc_info=True,

@@ -47,6 +47,7 @@ class Notifier:
         self._conn: psycopg.AsyncConnection | None = None
         self._producer: AIOKafkaProducer | None = None
         self._url = settings.resolved_database_url()
+        self._digests_after = 0.0
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -147,6 +148,12 @@ class Notifier:
         )
 
     async def _send_digests(self, conn: psycopg.AsyncConnection) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._digests_after:
+            return
+        self._digests_after = (
+            now + 1.0
+        )  # held rows wait for their window to close: no need to look often
         for digest in await outbox.closed_digests(conn):
             sender = self.senders.get(digest.channel)
             address = digest.phone if digest.channel is Channel.SMS else digest.email
@@ -162,6 +169,7 @@ class Notifier:
                     digest.channel,
                     exc.reason,
                 )
+                self._digests_after = now + 30.0  # the provider is failing: do not hammer it
                 continue
             await outbox.mark_digested(conn, digest.ids, provider_id)
             metrics.NOTIFICATIONS.labels(digest.channel.value, "digest").inc()

@@ -31,5 +31,8 @@ test: lint
 bench: install
 	$(BIN)/python -m bench.run $(ARGS)
 
+chaos: install
+	$(BIN)/python -m bench.chaos $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pulse .pytest_cache .ruff_cache

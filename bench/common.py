@@ -40,6 +40,13 @@ class BenchStack:
     database_url: str
     root: Path
     worker: subprocess.Popen[bytes] | None = None
+    postgres_pid: int = 0
+
+    def restart_postgres(self, down_seconds: float) -> None:
+        """Fast-shut PostgreSQL down, keep it down a while, start it again on the same data."""
+        stop_process(self.postgres_pid, POSTGRES_FAST_SHUTDOWN)
+        time.sleep(down_seconds)
+        _, self.postgres_pid = start_postgres(self.root / "pgdata")
 
     @property
     def bootstrap(self) -> str:
@@ -84,10 +91,11 @@ def bench_stack() -> Iterator[BenchStack]:
     url, pg_pid = start_postgres(root / "pgdata")
     try:
         db.upgrade(url)
-        yield BenchStack(f"kafka://127.0.0.1:{port}", url, root)
+        stack = BenchStack(f"kafka://127.0.0.1:{port}", url, root, postgres_pid=pg_pid)
+        yield stack
     finally:
         stop_process(broker_pid)
-        stop_process(pg_pid, POSTGRES_FAST_SHUTDOWN)
+        stop_process(stack.postgres_pid if "stack" in locals() else pg_pid, POSTGRES_FAST_SHUTDOWN)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -89,3 +89,42 @@ def expected_alerts(
             alerts.add(("spike", syndicate, tid))
             state[syndicate] = (True, current)
     return alerts
+
+
+def expected_alerts_fast(
+    records: list[dict],
+    threshold: Decimal = Decimal("10000.00"),
+    multiplier: Decimal = Decimal(10),
+    min_count: int = 5,
+) -> set[tuple[str, str, str]]:
+    """Same rule as ``expected_alerts`` for in-order input, with bisect instead of rescans (large runs)."""
+    from bisect import bisect_right
+    from datetime import datetime, timedelta
+
+    five, hour = timedelta(minutes=5), timedelta(minutes=60)
+    alerts: set[tuple[str, str, str]] = set()
+    seen: dict[str, list[datetime]] = defaultdict(list)
+    state: dict[str, tuple[bool, int]] = defaultdict(lambda: (False, 0))
+    for record in first_wins(records).values():
+        syndicate, tid = str(record["syndicate_id"]), str(record["transaction_id"])
+        if Decimal(str(record["transaction_amount"])) > threshold:
+            alerts.add(("large_transaction", syndicate, tid))
+        t = datetime.fromisoformat(record["transaction_date"].replace("Z", "+00:00"))
+        times = seen[syndicate]
+        times.append(t)  # in order: the list stays sorted
+        upto = len(times)
+        current = upto - bisect_right(times, t - five)
+        baseline = bisect_right(times, t - five) - bisect_right(times, t - five - hour)
+        warm = times[0] <= t - hour
+        fires = (
+            warm
+            and current >= min_count
+            and Decimal(current) >= multiplier * Decimal(baseline) / 12
+        )
+        is_open, alerted = state[syndicate]
+        if is_open and not fires:
+            state[syndicate] = (False, 0)
+        elif (is_open and current >= 2 * alerted) or (not is_open and fires):
+            alerts.add(("spike", syndicate, tid))
+            state[syndicate] = (True, current)
+    return alerts

@@ -1,0 +1,23 @@
+"""The short version of `make chaos`: faults injected into a real run, the result compared with the oracle."""
+
+import pytest
+
+from bench import chaos
+
+pytestmark = pytest.mark.integration
+
+
+def test_repeated_sigkills_change_nothing():
+    outcome = chaos.kills(n_kills=2, syndicates=30, hours=2.0, seed=4)
+    assert outcome.faults >= 1
+    assert outcome.differences == 0, outcome.detail
+
+
+def test_a_postgres_restart_mid_run_changes_nothing():
+    outcome = chaos.postgres_restart(syndicates=15, hours=2.0, seed=5)
+    assert outcome.differences == 0, outcome.detail
+
+
+def test_fuzzed_malformed_messages_all_dead_lettered_and_totals_exact():
+    outcome = chaos.fuzz(count=1000, syndicates=10, hours=2.0, seed=6)
+    assert outcome.differences == 0, outcome.detail

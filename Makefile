@@ -28,7 +28,11 @@ format: install
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: install
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run $(ARGS)
 
 chaos: install

@@ -14,6 +14,7 @@ import signal
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import orjson
 import psycopg
@@ -270,6 +271,185 @@ def fuzz(count: int, syndicates: int, hours: float, seed: int = 3) -> Outcome:
     )
 
 
+def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outcome:
+    """Twilio and SES answer 5xx/429 for a while, then recover: every notification delivered, none twice."""
+    from collections import Counter
+
+    from pipeline.managers import add_manager, assign
+    from pipeline.standins import (
+        EMAIL_FROM,
+        TWILIO_FROM,
+        TWILIO_SID,
+        TWILIO_TOKEN,
+        FailingProxy,
+        SesStandIn,
+        TwilioStandIn,
+    )
+
+    rng = random.Random(seed)
+    twilio, ses = TwilioStandIn(), SesStandIn()
+    twilio_url, ses_url = twilio.start(), ses.start()
+    assert ses_url is not None, "moto is needed for the SES stand-in"
+    proxy = FailingProxy(ses_url)
+    proxy_url = proxy.start()
+    before_email = len(ses.sent())
+    try:
+        with bench_stack() as stack:
+            manager = add_manager(
+                stack.database_url, "Chaos", "+15550001234", "chaos@fund.example", "sms,email"
+            )
+            for s in range(10):
+                assign(stack.database_url, str(manager), f"syn-{s:03d}")
+            large = [
+                {
+                    "transaction_id": f"big-{n}",
+                    "investor_id": f"inv-{n}",
+                    "syndicate_id": f"syn-{n % 10:03d}",
+                    "transaction_amount": f"{rng.randint(10_001, 99_999)}.00",
+                    "transaction_date": (T0 + timedelta(seconds=n))
+                    .isoformat()
+                    .replace("+00:00", "Z"),
+                }
+                for n in range(alerts)
+            ]
+            twilio.failing_until = proxy.failing_until = time.monotonic() + outage_seconds
+            _produce(stack, [orjson.dumps(r) for r in large])
+            worker = stack.start_worker(
+                PULSE_TWILIO_ACCOUNT_SID=TWILIO_SID,
+                PULSE_TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+                PULSE_TWILIO_FROM=TWILIO_FROM,
+                PULSE_TWILIO_API_URL=twilio_url,
+                PULSE_EMAIL_FROM=EMAIL_FROM,
+                AWS_ENDPOINT_URL_SES=proxy_url,
+                AWS_REGION="us-east-1",
+                AWS_ACCESS_KEY_ID="chaos",
+                AWS_SECRET_ACCESS_KEY="chaos",
+                PULSE_NOTIFY_RETRY_DELAYS="5,10,20,40,80",
+                PULSE_STORM_MAX_PER_WINDOW="1000000",
+            )
+            deadline = time.monotonic() + outage_seconds + 240
+            while time.monotonic() < deadline:
+                if len(twilio.messages) >= alerts and len(ses.sent()) - before_email >= alerts:
+                    break
+                time.sleep(0.5)
+            time.sleep(3)  # anything sent twice would arrive by now
+            worker.terminate()
+            worker.wait(30)
+    finally:
+        twilio.stop()
+        proxy.stop()
+        ses.stop()
+    sms = Counter(m["body"].rsplit("Alert ", 1)[1] for m in twilio.messages)
+    emails = Counter(m.body.rsplit("Alert id: ", 1)[1][:8] for m in ses.sent()[before_email:])
+    found = []
+    if len(sms) != alerts or len(emails) != alerts:
+        found.append(f"delivered {len(sms)} SMS and {len(emails)} emails for {alerts} alerts")
+    found += [f"SMS for {k} sent {n} times" for k, n in sms.items() if n > 1]
+    found += [f"email for {k} sent {n} times" for k, n in emails.items() if n > 1]
+    return Outcome(
+        f"Twilio and SES failing {outage_seconds:.0f} s ({alerts} alerts, SMS + email)",
+        1,
+        twilio.refused + proxy.refused,
+        len(found),
+        "; ".join(found[:3]),
+    )
+
+
+def pool_kills(commands: int, n_kills: int, seed: int = 8) -> Outcome:
+    """SIGKILL the worker during a burst of pool commands; clients retry with the same keys."""
+    import aiohttp
+
+    from bench.common import free_port
+    from pipeline.reconcile import reconcile
+
+    rng = random.Random(seed)
+    port = free_port()
+    with bench_stack() as stack:
+        holder = {"worker": stack.start_worker("p0", PULSE_WEB_PORT=str(port))}
+        base = f"http://127.0.0.1:{port}"
+        statuses: dict[str, int] = {}
+
+        async def post(
+            http: aiohttp.ClientSession, path: str, body: dict, key: str
+        ) -> tuple[int, dict]:
+            while True:  # a careful client: retry until the command has an answer
+                try:
+                    async with http.post(
+                        base + path,
+                        json=body,
+                        headers={"Idempotency-Key": key},
+                        timeout=aiohttp.ClientTimeout(total=20),
+                    ) as r:
+                        if r.status in (201, 409):
+                            return r.status, await r.json()
+                except (aiohttp.ClientError, TimeoutError):
+                    pass
+                await asyncio.sleep(0.3)
+
+        async def killer() -> int:
+            done = 0
+            for n in range(n_kills):
+                await asyncio.sleep(rng.uniform(0.3, 1.5))
+                if len(statuses) >= commands:
+                    break
+                holder["worker"].send_signal(signal.SIGKILL)
+                holder["worker"].wait(10)
+                holder["worker"] = stack.start_worker(f"p{n + 1}", PULSE_WEB_PORT=str(port))
+                done += 1
+            return done
+
+        async def run() -> int:
+            async with aiohttp.ClientSession() as http:
+                _, pool = await post(
+                    http,
+                    "/pools",
+                    {
+                        "name": "Chaos",
+                        "currency": "USD",
+                        "target_size": "1000.00",
+                        "hard_cap": "1000000000.00",
+                        "manager_id": "m",
+                    },
+                    "chaos-pool",
+                )
+                queue = list(range(commands))
+
+                async def client() -> None:
+                    while queue:
+                        n = queue.pop()
+                        status, _ = await post(
+                            http,
+                            f"/pools/{pool['id']}/commitments",
+                            {"investor_id": f"i{n % 50}", "amount": "10.00"},
+                            f"chaos-c{n}",
+                        )
+                        statuses[f"chaos-c{n}"] = status
+
+                kills_task = asyncio.create_task(killer())
+                await asyncio.gather(*(client() for _ in range(16)))
+                return await kills_task
+
+        done = asyncio.run(run())
+        found = reconcile(stack.database_url)
+        with psycopg.connect(db.libpq_url(stack.database_url)) as conn:
+            events = conn.execute("SELECT count(*) FROM pool_events").fetchone()[0]
+            committed = conn.execute("SELECT committed FROM pools").fetchone()[0]
+        accepted = sum(1 for s in statuses.values() if s == 201)
+        if events != accepted + 1:
+            found.append(f"{events} events for {accepted} accepted commands and one pool")
+        if committed != Decimal("10.00") * accepted:
+            found.append(f"committed {committed} for {accepted} commitments of 10.00")
+        holder["worker"].terminate()
+        holder["worker"].wait(30)
+    return Outcome(
+        f"SIGKILL during {commands:,} pool commands (clients retry)",
+        1,
+        done,
+        len(found),
+        "; ".join(found[:3]),
+    )
+
+
 def report(outcomes: list[Outcome]) -> None:
     width = max(len(o.scenario) for o in outcomes)
     print(f"{'scenario':<{width}}  runs  faults  differences")
@@ -282,14 +462,18 @@ def report(outcomes: list[Outcome]) -> None:
 def main(argv: list[str] | None = None) -> list[Outcome]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--syndicates", type=int, default=120)
+    parser.add_argument("--syndicates", type=int, default=280)  # ~100,000 transactions over 3 hours
     parser.add_argument("--hours", type=float, default=3.0)
     parser.add_argument("--fuzz", type=int, default=10_000)
+    parser.add_argument("--outage", type=float, default=60.0, help="seconds the providers fail")
+    parser.add_argument("--pool-commands", type=int, default=3_000)
     args = parser.parse_args(argv)
     outcomes = [
         kills(args.kills, args.syndicates, args.hours),
         postgres_restart(args.syndicates // 2, args.hours),
         fuzz(args.fuzz, args.syndicates // 4, args.hours),
+        providers_outage(40, args.outage),
+        pool_kills(args.pool_commands, 5),
     ]
     report(outcomes)
     if any(o.differences for o in outcomes):

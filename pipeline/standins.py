@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,12 +26,29 @@ EMAIL_FROM = "alerts@pulse.example"
 class TwilioStandIn:
     messages: list[dict[str, str]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    # Until this time.monotonic(), answer 503 (odd requests) or 429 (even ones): a provider outage.
+    failing_until: float = 0.0
+    refused: int = 0
 
     def start(self) -> str:
         outbox = self.messages
+        standin = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                if time.monotonic() < standin.failing_until:
+                    self.rfile.read(int(self.headers["Content-Length"]))
+                    standin.refused += 1
+                    status = 503 if standin.refused % 2 else 429
+                    payload = json.dumps(
+                        {"code": 20003, "message": "stand-in outage", "status": status}
+                    ).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 form = {
                     k: v[0]
                     for k, v in parse_qs(
@@ -42,6 +62,60 @@ class TwilioStandIn:
                 ).encode()
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+
+
+class FailingProxy:
+    """Forwards to ``target``, except that until ``failing_until`` it answers 503 like an unavailable AWS."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target.rstrip("/")
+        self.failing_until = 0.0
+        self.refused = 0
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> str:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if time.monotonic() < proxy.failing_until:
+                    proxy.refused += 1
+                    payload = b"<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>stand-in outage</Message></Error></ErrorResponse>"
+                    status, headers = 503, {"Content-Type": "text/xml"}
+                else:
+                    request = urllib.request.Request(
+                        proxy.target + self.path, data=body, method="POST"
+                    )
+                    for key, value in self.headers.items():
+                        if key.lower() not in ("host", "content-length"):
+                            request.add_header(key, value)
+                    try:
+                        with urllib.request.urlopen(request, timeout=30) as response:
+                            status, payload = response.status, response.read()
+                            headers = {
+                                "Content-Type": response.headers.get("Content-Type", "text/xml")
+                            }
+                    except urllib.error.HTTPError as exc:
+                        status, payload = exc.code, exc.read()
+                        headers = {"Content-Type": exc.headers.get("Content-Type", "text/xml")}
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

@@ -21,3 +21,15 @@ def test_a_postgres_restart_mid_run_changes_nothing():
 def test_fuzzed_malformed_messages_all_dead_lettered_and_totals_exact():
     outcome = chaos.fuzz(count=1000, syndicates=10, hours=2.0, seed=6)
     assert outcome.differences == 0, outcome.detail
+
+
+def test_providers_failing_then_recovering_deliver_everything_once():
+    outcome = chaos.providers_outage(alerts=8, outage_seconds=10.0, seed=9)
+    assert outcome.faults > 0
+    assert outcome.differences == 0, outcome.detail
+
+
+def test_kills_during_a_burst_of_pool_commands_reconcile_clean():
+    outcome = chaos.pool_kills(commands=1200, n_kills=2, seed=10)
+    assert outcome.faults >= 1
+    assert outcome.differences == 0, outcome.detail

@@ -22,6 +22,14 @@ TWILIO_FROM = "+15005550006"
 EMAIL_FROM = "alerts@pulse.example"
 
 
+def _reply(handler: BaseHTTPRequestHandler, status: int, payload: bytes, content_type: str) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 @dataclass
 class TwilioStandIn:
     messages: list[dict[str, str]] = field(default_factory=list)
@@ -43,11 +51,7 @@ class TwilioStandIn:
                     payload = json.dumps(
                         {"code": 20003, "message": "stand-in outage", "status": status}
                     ).encode()
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
+                    _reply(self, status, payload, "application/json")
                     return
                 form = {
                     k: v[0]
@@ -60,11 +64,7 @@ class TwilioStandIn:
                 payload = json.dumps(
                     {"sid": sid, "to": form.get("To"), "status": "queued"}
                 ).encode()
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                _reply(self, 201, payload, "application/json")
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -96,7 +96,7 @@ class FailingProxy:
                 if time.monotonic() < proxy.failing_until:
                     proxy.refused += 1
                     payload = b"<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>stand-in outage</Message></Error></ErrorResponse>"
-                    status, headers = 503, {"Content-Type": "text/xml"}
+                    status, content_type = 503, "text/xml"
                 else:
                     request = urllib.request.Request(
                         proxy.target + self.path, data=body, method="POST"
@@ -107,18 +107,11 @@ class FailingProxy:
                     try:
                         with urllib.request.urlopen(request, timeout=30) as response:
                             status, payload = response.status, response.read()
-                            headers = {
-                                "Content-Type": response.headers.get("Content-Type", "text/xml")
-                            }
+                            content_type = response.headers.get("Content-Type", "text/xml")
                     except urllib.error.HTTPError as exc:
                         status, payload = exc.code, exc.read()
-                        headers = {"Content-Type": exc.headers.get("Content-Type", "text/xml")}
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                        content_type = exc.headers.get("Content-Type", "text/xml")
+                _reply(self, status, payload, content_type)
 
             def log_message(self, *args: object) -> None:
                 pass

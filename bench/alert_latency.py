@@ -16,7 +16,7 @@ import orjson
 import psycopg
 from aiokafka import AIOKafkaProducer
 
-from bench.common import bench_stack, record, wait_for_count
+from bench.common import bench_stack, record, stop_worker, wait_for_count
 from pipeline import db
 from pipeline.topics import ensure_topics
 
@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 ).fetchall()
         finally:
             assert stack.worker is not None
-            stack.worker.terminate()
-            stack.worker.wait(30)
+            stop_worker(stack.worker)
     latencies = sorted(
         (float(detected) - sent_at[tid]) * 1000 for tid, detected in rows if tid in sent_at
     )

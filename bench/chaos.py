@@ -21,7 +21,7 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.common import BenchStack, bench_stack, wait_for_count
+from bench.common import BenchStack, bench_stack, stop_worker, wait_for_count
 from pipeline import db
 from pipeline.produce import produce
 from tests import oracle
@@ -124,8 +124,7 @@ def kills(n_kills: int, syndicates: int, hours: float, seed: int = 1) -> Outcome
         wait_for_count(stack, len(stream), timeout=600)
         time.sleep(2)
         found = differences(stack, stream)
-        worker.terminate()
-        worker.wait(30)
+        stop_worker(worker)
     return Outcome(
         f"SIGKILL the worker ({len(stream):,} transactions, planted spikes)",
         1,
@@ -147,8 +146,7 @@ def postgres_restart(syndicates: int, hours: float, seed: int = 2) -> Outcome:
         time.sleep(2)
         alive = worker.poll() is None
         found = differences(stack, stream) + ([] if alive else ["the worker died"])
-        worker.terminate()
-        worker.wait(30)
+        stop_worker(worker)
     return Outcome(
         f"restart PostgreSQL mid-run ({len(stream):,} transactions)",
         1,
@@ -260,8 +258,7 @@ def fuzz(count: int, syndicates: int, hours: float, seed: int = 3) -> Outcome:
             found.append(f"{unexplained} dead letters without a reason")
         if worker.poll() is not None:
             found.append("the worker died")
-        worker.terminate()
-        worker.wait(30)
+        stop_worker(worker)
     return Outcome(
         f"{count:,} fuzzed malformed messages in valid traffic",
         1,
@@ -333,8 +330,7 @@ def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outco
                     break
                 time.sleep(0.5)
             time.sleep(3)  # anything sent twice would arrive by now
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     finally:
         twilio.stop()
         proxy.stop()
@@ -439,8 +435,7 @@ def pool_kills(commands: int, n_kills: int, seed: int = 8) -> Outcome:
             found.append(f"{events} events for {accepted} accepted commands and one pool")
         if committed != Decimal("10.00") * accepted:
             found.append(f"committed {committed} for {accepted} commitments of 10.00")
-        holder["worker"].terminate()
-        holder["worker"].wait(30)
+        stop_worker(holder["worker"])
     return Outcome(
         f"SIGKILL during {commands:,} pool commands (clients retry)",
         1,

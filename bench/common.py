@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +26,18 @@ from pipeline.generate import GeneratorSpec, generate
 from pipeline.local_stack import POSTGRES_FAST_SHUTDOWN, start_broker, start_postgres, stop_process
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def stop_worker(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM, and SIGKILL if it has not exited after ``grace`` seconds: a benchmark never leaves one behind."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 def free_port() -> int:
@@ -41,6 +53,7 @@ class BenchStack:
     root: Path
     worker: subprocess.Popen[bytes] | None = None
     postgres_pid: int = 0
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def restart_postgres(self, down_seconds: float) -> None:
         """Fast-shut PostgreSQL down, keep it down a while, start it again on the same data."""
@@ -76,6 +89,7 @@ class BenchStack:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        self.started.append(self.worker)
         return self.worker
 
     def count(self, table: str = "transactions") -> int:
@@ -94,6 +108,8 @@ def bench_stack() -> Iterator[BenchStack]:
         stack = BenchStack(f"kafka://127.0.0.1:{port}", url, root, postgres_pid=pg_pid)
         yield stack
     finally:
+        for proc in stack.started if "stack" in locals() else ():
+            stop_worker(proc)
         stop_process(broker_pid)
         stop_process(stack.postgres_pid if "stack" in locals() else pg_pid, POSTGRES_FAST_SHUTDOWN)
         shutil.rmtree(root, ignore_errors=True)

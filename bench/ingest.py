@@ -12,7 +12,15 @@ import time
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.common import BenchStack, bench_stack, messages, record, steady_rate, wait_for_count
+from bench.common import (
+    BenchStack,
+    bench_stack,
+    messages,
+    record,
+    steady_rate,
+    stop_worker,
+    wait_for_count,
+)
 from config import Settings
 from models.batch import SourceMessage, triage
 from pipeline.detection import AnomalyDetector
@@ -73,9 +81,7 @@ def end_to_end_rate(values: list[bytes], workers: int) -> tuple[float, float]:
             samples = wait_for_count(stack, len(values), timeout=600)
         finally:
             for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(30)
+                stop_worker(proc)
         return steady_rate(samples, len(values)), raw
 
 

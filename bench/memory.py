@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from bench.common import bench_stack, record
+from bench.common import bench_stack, record, stop_worker
 from pipeline.generate import GeneratorSpec, generate
 from pipeline.produce import produce
 
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                     break
                 time.sleep(1.0)
         finally:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     after = [rss for stored, rss in samples if stored >= args.warm_up * len(values)]
     median = statistics.median(after)
     result = {

@@ -12,7 +12,7 @@ import time
 
 import aiohttp
 
-from bench.common import bench_stack, free_port, record
+from bench.common import bench_stack, free_port, record, stop_worker
 from pipeline.reconcile import reconcile
 
 
@@ -80,8 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 run(f"http://127.0.0.1:{port}", args.pools, args.commands, args.concurrency)
             )
         finally:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
         differences = reconcile(stack.database_url)
     assert statuses == {201: args.commands}, statuses
     assert differences == [], differences[:5]

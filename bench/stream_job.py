@@ -15,7 +15,15 @@ import tempfile
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.common import BenchStack, bench_stack, messages, record, steady_rate, wait_for_count
+from bench.common import (
+    BenchStack,
+    bench_stack,
+    messages,
+    record,
+    steady_rate,
+    stop_worker,
+    wait_for_count,
+)
 from pipeline.produce import produce
 
 QUIX_JOB = r"""
@@ -91,8 +99,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         try:
             ours = steady_rate(wait_for_count(stack, len(values), timeout=600), len(values))
         finally:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     result = {
         "messages": len(values),
         "quix_streams_hopping_count_per_s": round(quix),

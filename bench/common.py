@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,13 @@ import psycopg
 
 from pipeline import db
 from pipeline.generate import GeneratorSpec, generate
-from pipeline.local_stack import POSTGRES_FAST_SHUTDOWN, start_broker, start_postgres, stop_process
+from pipeline.local_stack import (
+    POSTGRES_FAST_SHUTDOWN,
+    free_port,
+    start_broker,
+    start_postgres,
+    stop_process,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -38,12 +43,6 @@ def stop_worker(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -140,6 +139,17 @@ def wait_for_count(
             raise RuntimeError(f"the worker exited with {stack.worker.returncode}:\n{log}")
         time.sleep(0.05)
     raise TimeoutError(f"only {samples[-1][1]} of {target} rows after {timeout} s")
+
+
+def pipeline_rate(stack: BenchStack, total: int, workers: int = 1) -> float:
+    """Steady-state rate of ``workers`` worker processes storing ``total`` already-produced messages."""
+    procs = [stack.start_worker(f"worker{i}") for i in range(workers)]
+    try:
+        samples = wait_for_count(stack, total, timeout=600)
+    finally:
+        for proc in procs:
+            stop_worker(proc)
+    return steady_rate(samples, total)
 
 
 def steady_rate(samples: list[tuple[float, int]], total: int) -> float:

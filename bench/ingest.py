@@ -16,10 +16,8 @@ from bench.common import (
     BenchStack,
     bench_stack,
     messages,
+    pipeline_rate,
     record,
-    steady_rate,
-    stop_worker,
-    wait_for_count,
 )
 from config import Settings
 from models.batch import SourceMessage, triage
@@ -76,13 +74,7 @@ def end_to_end_rate(values: list[bytes], workers: int) -> tuple[float, float]:
     with bench_stack() as stack:
         asyncio.run(produce(stack.bootstrap, iter(values), 4))
         raw = asyncio.run(raw_consume_rate(stack, len(values)))
-        procs = [stack.start_worker(f"worker{i}") for i in range(workers)]
-        try:
-            samples = wait_for_count(stack, len(values), timeout=600)
-        finally:
-            for proc in procs:
-                stop_worker(proc)
-        return steady_rate(samples, len(values)), raw
+        return pipeline_rate(stack, len(values), workers), raw
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:

@@ -19,10 +19,8 @@ from bench.common import (
     BenchStack,
     bench_stack,
     messages,
+    pipeline_rate,
     record,
-    steady_rate,
-    stop_worker,
-    wait_for_count,
 )
 from pipeline.produce import produce
 
@@ -95,11 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     with bench_stack() as stack:
         quix = quix_rate(stack, values)
         asyncio.run(produce(stack.bootstrap, iter(values), 4))
-        worker = stack.start_worker()
-        try:
-            ours = steady_rate(wait_for_count(stack, len(values), timeout=600), len(values))
-        finally:
-            stop_worker(worker)
+        ours = pipeline_rate(stack, len(values))
     result = {
         "messages": len(values),
         "quix_streams_hopping_count_per_s": round(quix),

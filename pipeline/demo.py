@@ -29,7 +29,7 @@ from rich.table import Table
 from config import Settings
 from pipeline import db, queries
 from pipeline.generate import GeneratorSpec, generate
-from pipeline.local_stack import LocalStack
+from pipeline.local_stack import LocalStack, free_port
 from pipeline.managers import add_manager, assign
 from pipeline.standins import (
     EMAIL_FROM,
@@ -266,7 +266,7 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
     for syndicate, name in SPIKED.items():
         set_syndicate(info.database_url, SyndicateUpdate(syndicate, name=name))
         assign(info.database_url, str(manager), syndicate)
-    port = 6066 if _free(6066) else _free_port()
+    port = free_port(6066)
     env = {
         **os.environ,
         "PULSE_DATA_DIR": str(DEMO_DIR),
@@ -373,18 +373,3 @@ def _produce(settings: Settings, messages: list[bytes], produced: list[int]) -> 
             settings.kafka_bootstrap(), iter(messages), settings.topic_partitions, on_sent=count
         )
     )
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

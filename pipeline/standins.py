@@ -30,6 +30,13 @@ def _reply(handler: BaseHTTPRequestHandler, status: int, payload: bytes, content
     handler.wfile.write(payload)
 
 
+def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """Serve ``handler`` on a free loopback port in a daemon thread; returns the server and its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 @dataclass
 class TwilioStandIn:
     messages: list[dict[str, str]] = field(default_factory=list)
@@ -69,9 +76,8 @@ class TwilioStandIn:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, url = _serve(Handler)
+        return url
 
     def stop(self) -> None:
         if self.server is not None:
@@ -116,9 +122,8 @@ class FailingProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, url = _serve(Handler)
+        return url
 
     def stop(self) -> None:
         if self.server is not None:

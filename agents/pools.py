@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
 from typing import Any
 
 from faust.web import Request, Response, View
 
 from config import get_settings
+from models.access import Role, may_create_pool_for, sees_investor, sees_pool
 from pipeline.app import app
 from pipeline.pool_api import (
     ApiError,
@@ -23,12 +21,17 @@ from pipeline.pool_api import (
 )
 from pipeline.pool_commands import PoolCommandHandler
 from pipeline.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
+from pipeline.web_security import TooLarge, principal_of, read_body
 
 settings = get_settings()
-log = logging.getLogger("pulse.api")
 commands_topic = faust_topic(app, POOL_COMMANDS)
 handler = PoolCommandHandler(settings.resolved_database_url(), faust_topic(app, POOL_EVENTS))
-api = PoolApi(settings.resolved_database_url(), commands_topic)
+api = PoolApi(
+    settings.resolved_database_url(),
+    commands_topic,
+    max_body_bytes=settings.max_body_bytes,
+    max_json_depth=settings.max_json_depth,
+)
 
 
 @app.agent(commands_topic)
@@ -37,36 +40,53 @@ async def apply_pool_commands(stream):  # type: ignore[no-untyped-def]
         await handler.handle(events)
 
 
-def request_id(request: Request) -> str:
-    """The caller's X-Request-Id when it is sane, else a new one; echoed back and logged."""
-    given = request.headers.get("X-Request-Id", "")
-    ok = 0 < len(given) <= 64 and given.isprintable() and " " not in given
-    return given if ok else uuid.uuid4().hex
-
-
 class PoolView(View):
-    """Shared plumbing: errors become JSON with their status; every request is logged with its id."""
+    """Shared plumbing: API errors become JSON with their status. The middleware in
+    pipeline.web_security has authenticated the caller, checked the route's roles, and logs and
+    audits the request; what is left here is the object-level check: is this pool or investor the
+    caller's? When it is not, the answer is the same 404 as for one that does not exist."""
 
     async def run(self, request: Request, call: Any) -> Response:
-        rid = request_id(request)
-        started = time.perf_counter()
         try:
             status, body = await call
         except ApiError as exc:
             status, body = exc.status, exc.body
-        elapsed = (time.perf_counter() - started) * 1000
-        log.info(
-            "request %s %s %s -> %d in %.1f ms", rid, request.method, request.path, status, elapsed
-        )
-        return self.json(body, status=status, headers={"X-Request-Id": rid})
+        return self.json(body, status=status)
+
+    async def own_pool(self, request: Request, pool_id: str) -> dict[str, Any]:
+        pool = await api.pool(pool_id)
+        if not sees_pool(principal_of(request), pool["manager_ids"]):
+            raise ApiError(404, {"error": f"pool {pool_id} not found"})
+        return pool
 
     async def write(
         self, request: Request, kind: str, pool_id: str | None, model: type
     ) -> Response:
-        raw = await request.read()
-        key = request.headers.get("Idempotency-Key")
-        command = api.command("POST", request.path, key, raw, kind, pool_id, model)
-        return await self.run(request, command)
+        async def send() -> tuple[int, Any]:
+            caller = principal_of(request)
+            if pool_id is not None and caller.role is not Role.ADMIN:
+                await self.own_pool(request, pool_id)
+            raw = await read_request_body(request)
+            key = request.headers.get("Idempotency-Key")
+
+            def check(data: dict[str, Any]) -> None:
+                if kind == "create_pool" and not may_create_pool_for(caller, data["manager_id"]):
+                    raise ApiError(
+                        403, {"error": "a fund manager creates pools only for themselves"}
+                    )
+
+            return await api.command(
+                "POST", request.path, key, raw, kind, pool_id, model, caller, check
+            )
+
+        return await self.run(request, send())
+
+
+async def read_request_body(request: Request) -> bytes:
+    try:
+        return await read_body(request, settings.max_body_bytes)
+    except TooLarge as exc:
+        raise ApiError(413, {"error": str(exc)}) from None
 
 
 @app.page("/pools")
@@ -79,7 +99,7 @@ class Pools(PoolView):
 class OnePool(PoolView):
     async def get(self, request: Request, pool_id: str) -> Response:
         async def read() -> tuple[int, Any]:
-            return 200, await api.pool(pool_id)
+            return 200, await self.own_pool(request, pool_id)
 
         return await self.run(request, read())
 
@@ -88,7 +108,7 @@ class OnePool(PoolView):
 class PoolPositions(PoolView):
     async def get(self, request: Request, pool_id: str) -> Response:
         async def read() -> tuple[int, Any]:
-            await api.pool(pool_id)  # 404 for an unknown pool
+            await self.own_pool(request, pool_id)  # 404 for an unknown pool, or another's
             return 200, await api.positions(pool_id=pool_id)
 
         return await self.run(request, read())
@@ -98,7 +118,12 @@ class PoolPositions(PoolView):
 class InvestorPositions(PoolView):
     async def get(self, request: Request, investor_id: str) -> Response:
         async def read() -> tuple[int, Any]:
-            return 200, await api.positions(investor_id=investor_id)
+            caller = principal_of(request)
+            if not sees_investor(caller, investor_id):
+                raise ApiError(404, {"error": f"investor {investor_id} not found"})
+            # A fund manager sees the investor's positions in the pools they manage, no others.
+            managed_by = caller.manager_id if caller.role is Role.FUND_MANAGER else None
+            return 200, await api.positions(investor_id=investor_id, managed_by=managed_by)
 
         return await self.run(request, read())
 

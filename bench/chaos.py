@@ -395,7 +395,7 @@ def pool_kills(commands: int, n_kills: int, seed: int = 8) -> Outcome:
             return done
 
         async def run() -> int:
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(headers=stack.admin_headers()) as http:
                 _, pool = await post(
                     http,
                     "/pools",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from cryptography.fernet import Fernet
 
 from pipeline import db
 from pipeline.generate import GeneratorSpec, generate
@@ -31,6 +34,11 @@ from pipeline.local_stack import (
 )
 
 RESULTS = Path(__file__).parent / "results"
+
+# One set of secrets for the benchmark process and every worker it starts (each has its own data
+# directory, where they would otherwise generate their own). Set before any settings are read.
+os.environ.setdefault("PULSE_JWT_SECRET", secrets.token_urlsafe(48))
+os.environ.setdefault("PULSE_ENCRYPTION_KEYS", Fernet.generate_key().decode())
 
 
 def stop_worker(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
@@ -90,6 +98,20 @@ class BenchStack:
         )
         self.started.append(self.worker)
         return self.worker
+
+    def admin_headers(self) -> dict[str, str]:
+        """Authorization for an admin of the pools API (the user is created on first use)."""
+        from datetime import timedelta
+
+        from config import Settings
+        from models.access import InvalidUser, Principal
+        from pipeline.auth import create_user, issue_token
+
+        admin = Principal.define("bench-admin", "admin")
+        with contextlib.suppress(InvalidUser):
+            create_user(self.database_url, admin)
+        token = issue_token(Settings(), admin, timedelta(hours=6))
+        return {"Authorization": f"Bearer {token}"}
 
     def count(self, table: str = "transactions") -> int:
         with psycopg.connect(db.libpq_url(self.database_url)) as conn:

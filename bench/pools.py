@@ -17,9 +17,9 @@ from pipeline.reconcile import reconcile
 
 
 async def run(
-    base: str, pools: int, commands: int, concurrency: int
+    base: str, pools: int, commands: int, concurrency: int, headers: dict[str, str]
 ) -> tuple[float, dict[int, int]]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=headers) as http:
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -77,7 +77,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         worker = stack.start_worker(PULSE_WEB_PORT=str(port))
         try:
             rate, statuses = asyncio.run(
-                run(f"http://127.0.0.1:{port}", args.pools, args.commands, args.concurrency)
+                run(
+                    f"http://127.0.0.1:{port}",
+                    args.pools,
+                    args.commands,
+                    args.concurrency,
+                    stack.admin_headers(),
+                )
             )
         finally:
             stop_worker(worker)

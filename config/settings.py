@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -110,6 +111,65 @@ class Settings(BaseSettings):
         description="A claimed notification is retried after this long without an outcome.",
     )
 
+    auth_enabled: bool = Field(
+        default=True,
+        description="Require a bearer token or API key on every HTTP route but /health. Off: the web server must bind to a loopback address.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 secret that signs and verifies bearer tokens. Unset (and no public key): one is generated under PULSE_DATA_DIR.",
+    )
+    jwt_public_key: str | None = Field(
+        default=None,
+        description="RS256 public key (PEM text or file path) that verifies bearer tokens instead of the HS256 secret.",
+    )
+    jwt_private_key: SecretStr | None = Field(
+        default=None,
+        description="RS256 private key (PEM text or file path) that pulse tokens issue signs with.",
+    )
+    jwt_issuer: str = Field(default="syndicate-pulse", description="Issuer (iss) of bearer tokens.")
+    jwt_audience: str = Field(
+        default="syndicate-pulse-api", description="Audience (aud) bearer tokens must name."
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys for personal data at rest, comma-separated, newest first. Unset: one is generated under PULSE_DATA_DIR.",
+    )
+    kms_key_id: str | None = Field(
+        default=None,
+        description="AWS KMS key id: PULSE_ENCRYPTION_KEYS then hold KMS-encrypted data keys, decrypted at start.",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest HTTP request body accepted (bytes)."
+    )
+    max_json_depth: int = Field(
+        default=8,
+        ge=2,
+        description="Deepest nesting of arrays and objects accepted in a JSON body.",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the schema owner for pulse db upgrade/grant. Unset: PULSE_DATABASE_URL.",
+    )
+    database_sslmode: str | None = Field(
+        default=None,
+        description="libpq sslmode for PostgreSQL, e.g. verify-full. Unset: as in the URL.",
+    )
+    database_sslrootcert: str | None = Field(
+        default=None, description="CA file that verifies the PostgreSQL server certificate."
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="Kafka security protocol."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="Kafka SASL mechanism (with SASL_* protocols)."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="Kafka SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="Kafka SASL password.")
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="CA file that verifies the Kafka brokers' certificates."
+    )
+
     def kafka_bootstrap(self) -> str:
         """``host:port`` list for aiokafka, resolved from the URL or the embedded stack."""
         url = self.resolved_kafka_url()
@@ -124,10 +184,26 @@ class Settings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return self.with_database_tls(self.database_url)
         from pipeline.local_stack import LocalStack
 
-        return LocalStack(self.data_dir).require().database_url
+        return self.with_database_tls(LocalStack(self.data_dir).require().database_url)
+
+    def resolved_migration_url(self) -> str:
+        """The owner's URL: migrations and grants run as the owner, the app as a role without DDL."""
+        if self.migration_database_url:
+            return self.with_database_tls(self.migration_database_url)
+        return self.resolved_database_url()
+
+    def with_database_tls(self, url: str) -> str:
+        """The URL with the configured sslmode and CA file as libpq query parameters."""
+        params = {"sslmode": self.database_sslmode, "sslrootcert": self.database_sslrootcert}
+        if not any(params.values()):
+            return url
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if params.get(k) is None]
+        query += [(k, v) for k, v in params.items() if v is not None]
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @lru_cache(maxsize=1)

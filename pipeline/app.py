@@ -10,11 +10,14 @@ import faust
 from config import Settings, get_settings
 from pipeline import faust_transport
 from pipeline.logs import logging_config
+from pipeline.transport import kafka_credentials
+from pipeline.web_security import WebSecurity
 
 
 def create_app(settings: Settings) -> faust.App:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     faust_transport.install(settings.fetch_max_wait_ms)
+    security = WebSecurity(settings)
     return faust.App(
         settings.app_id,
         broker=settings.resolved_kafka_url(),
@@ -41,6 +44,12 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_bind=settings.web_bind,
         web_host=settings.web_bind,
+        # Every route, Faust's stats pages included, goes through authentication and the policy.
+        web_application_options={
+            "middlewares": [security.middleware],
+            "client_max_size": settings.max_body_bytes,
+        },
+        broker_credentials=kafka_credentials(settings),
         producer_linger=0.005,
         logging_config=logging_config(settings.log_level, settings.log_format),
     )

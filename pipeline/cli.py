@@ -34,6 +34,17 @@ pools_app = typer.Typer(no_args_is_help=True, help="Investment pools.")
 app.add_typer(pools_app, name="pools")
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics: look, fix, replay.")
 app.add_typer(dlq_app, name="dlq")
+users_app = typer.Typer(no_args_is_help=True, help="Users of the HTTP API and their roles.")
+app.add_typer(users_app, name="users")
+tokens_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for the HTTP API.")
+app.add_typer(tokens_app, name="tokens")
+keys_app = typer.Typer(
+    no_args_is_help=True,
+    help="API keys for services, and the keys that encrypt personal data at rest.",
+)
+app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+app.add_typer(audit_app, name="audit")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -88,11 +99,20 @@ def local_env() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply database migrations (idempotent)."""
+    """Apply database migrations (idempotent), as the schema owner (PULSE_MIGRATION_DATABASE_URL)."""
     from pipeline.db import upgrade
 
-    upgrade(_database_url())
+    upgrade(get_settings().resolved_migration_url())
     out.print("database is up to date")
+
+
+@db_app.command("grant")
+def db_grant(role: Annotated[str, typer.Argument(help="The application's database role")]) -> None:
+    """Give the application's role what it needs and no more: no DDL, audit log append-only."""
+    from pipeline.db import grant_app_role
+
+    grant_app_role(get_settings().resolved_migration_url(), role)
+    err.print(f"granted {role} the application's privileges")
 
 
 @app.command()
@@ -337,6 +357,7 @@ def managers_add(
         manager_id = add_manager(_database_url(), name, phone, email, channels)
     except ContactError as exc:
         fail(str(exc))
+    _audited("managers add", str(manager_id), channels=channels)
     print(manager_id)
 
 
@@ -346,6 +367,7 @@ def managers_assign(manager_id: str, syndicate_id: str) -> None:
     from pipeline.managers import assign
 
     assign(_database_url(), manager_id, syndicate_id)
+    _audited("managers assign", manager_id, syndicate_id=syndicate_id)
     err.print(f"{manager_id} now manages {syndicate_id}")
 
 
@@ -502,6 +524,144 @@ def notifier() -> None:
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Notifier(settings).run())
+
+
+def _audited(action: str, target: str, **detail: object) -> None:
+    from pipeline import audit
+
+    audit.append_sync(_database_url(), action, target, 0, **detail)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, fund_manager, investor or ops")],
+    manager_id: Annotated[
+        str | None, typer.Option(help="The pools' manager id (fund_manager)")
+    ] = None,
+    investor_id: Annotated[str | None, typer.Option(help="The investor id (investor)")] = None,
+) -> None:
+    """Create a user of the HTTP API."""
+    from models.access import Principal
+    from pipeline.auth import create_user
+
+    principal = Principal.define(username, role, manager_id, investor_id)
+    create_user(_database_url(), principal)
+    _audited("users create", username, role=role, manager_id=manager_id, investor_id=investor_id)
+    err.print(f"created {username} ({role})")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: their tokens and API keys stop working within seconds."""
+    from pipeline.auth import disable_user
+
+    disable_user(_database_url(), username)
+    _audited("users disable", username)
+    err.print(f"disabled {username}")
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Users, their roles and scopes."""
+    from pipeline.auth import list_users
+
+    columns = ["username", "role", "manager_id", "investor_id", "created_at", "disabled_at"]
+    show(list_users(_database_url()), as_json, "Users", {c: c for c in columns})
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    username: str,
+    ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 1h, 7d (at most 30d)")] = "1h",
+) -> None:
+    """Print a bearer token for USERNAME, alone on stdout."""
+    from pipeline.auth import get_user, issue_token, parse_ttl
+
+    lifetime = parse_ttl(ttl)
+    token = issue_token(get_settings(), get_user(_database_url(), username), lifetime)
+    _audited("tokens issue", username, ttl_seconds=int(lifetime.total_seconds()))
+    print(token)
+
+
+@keys_app.command("create")
+def keys_create(
+    username: str,
+    label: Annotated[str, typer.Option(help="What the key is for")] = "",
+) -> None:
+    """Create an API key for USERNAME; printed once, alone on stdout (only its hash is kept)."""
+    from pipeline.auth import create_api_key, split_api_key
+
+    key = create_api_key(_database_url(), username, label)
+    _audited("keys create", username, key_id=split_api_key(key)[0], label=label)
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """API keys (never the keys themselves)."""
+    from pipeline.auth import list_api_keys
+
+    columns = ["key_id", "username", "label", "created_at", "revoked_at", "last_used_at"]
+    show(list_api_keys(_database_url()), as_json, "API keys", {c: c for c in columns})
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key: refused within seconds."""
+    from pipeline.auth import revoke_api_key
+
+    revoke_api_key(_database_url(), key_id)
+    _audited("keys revoke", key_id)
+    err.print(f"revoked {key_id}")
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a new encryption key to put first in PULSE_ENCRYPTION_KEYS (KMS-wrapped with
+    PULSE_KMS_KEY_ID), then run pulse keys rotate."""
+    from pipeline.keyring import new_encryption_key
+
+    print(new_encryption_key(get_settings()))
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt all personal data under the first key of PULSE_ENCRYPTION_KEYS."""
+    from pipeline.managers import rotate_personal_data
+
+    count = rotate_personal_data(_database_url())
+    _audited("keys rotate", "fund_managers", rows=count)
+    err.print(f"re-encrypted the personal data of {count} fund managers with the newest key")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 naming each changed or removed row."""
+    from pipeline.audit import verify
+
+    count, problems, head = verify(_database_url())
+    for problem in problems:
+        err.print(f"[red]tampered:[/red] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"audit log intact: {count} rows, head {head or '-'}", highlight=False)
+
+
+@audit_app.command("list")
+def audit_list(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """The newest audit log entries."""
+    from pipeline.audit import recent
+
+    columns = ["seq", "at", "actor", "role", "action", "target", "request_id", "outcome"]
+    show(recent(_database_url(), limit), as_json, "Audit log", {c: c for c in columns})
 
 
 @app.command()

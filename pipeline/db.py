@@ -6,8 +6,11 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 from alembic import command
 from alembic.config import Config
+
+from models.errors import PulseError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,3 +51,25 @@ def connect(url: str, **kwargs: object) -> psycopg.Connection:
 
 async def connect_async(url: str, **kwargs: object) -> psycopg.AsyncConnection:
     return await psycopg.AsyncConnection.connect(libpq_url(url), **kwargs)  # type: ignore[arg-type]
+
+
+def grant_app_role(owner_url: str, role: str) -> None:
+    """Privileges of the application's role: read and write rows, never change the schema; the
+    audit log only SELECT and INSERT, so the application cannot rewrite its own history."""
+    ident = psycopg.sql.Identifier(role)
+    with connect(owner_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if exists is None:
+            raise PulseError(f"no database role {role}: CREATE ROLE {role} LOGIN first")
+        statements = [
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+            "GRANT USAGE ON SCHEMA public TO {r}",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}",
+            "REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {r}",
+            "REVOKE ALL ON alembic_version FROM {r}",
+            "GRANT SELECT ON alembic_version TO {r}",
+            "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}",
+        ]
+        with conn.transaction():
+            for statement in statements:
+                conn.execute(psycopg.sql.SQL(statement).format(r=ident))

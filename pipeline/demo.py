@@ -27,10 +27,13 @@ from rich.live import Live
 from rich.table import Table
 
 from config import Settings
-from pipeline import db, queries
+from models.access import Principal
+from pipeline import audit, db, queries
+from pipeline.auth import create_user, issue_token
 from pipeline.generate import GeneratorSpec, generate
 from pipeline.local_stack import LocalStack, free_port
 from pipeline.managers import add_manager, assign
+from pipeline.pii import Pii
 from pipeline.standins import (
     EMAIL_FROM,
     TWILIO_FROM,
@@ -103,19 +106,28 @@ def demo_messages(count: int, seed: int = 7) -> tuple[list[bytes], int, int]:
     return [m for _, m in placed], len(records), len(bad)
 
 
-def _post(port: int, path: str, body: dict | None, key: str) -> dict:
+def post(port: int, path: str, body: dict | None, key: str, token: str) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         data=json.dumps(body or {}).encode(),
         method="POST",
-        headers={"Idempotency-Key": key, "Content-Type": "application/json"},
+        headers={
+            "Idempotency-Key": key,
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+        },
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
-def fund_a_pool(port: int, log: list[str]) -> dict:
-    """A pool's life over the HTTP API: commitments, a capital call, payments, a distribution."""
+def fund_a_pool(port: int, log: list[str], token: str) -> dict:
+    """A pool's life over the HTTP API, as its fund manager: commitments, a capital call, payments,
+    a distribution."""
+
+    def _post(port: int, path: str, body: dict | None, key: str) -> dict:
+        return post(port, path, body, key, token)
+
     pool = _post(
         port,
         "/pools",
@@ -256,13 +268,19 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
     db.upgrade(info.database_url)
     twilio, ses = TwilioStandIn(), SesStandIn()
     twilio_url, ses_url = twilio.start(), ses.start()
+    # The worker runs with PULSE_DATA_DIR=DEMO_DIR, so both find the same generated secrets there.
+    settings = Settings(data_dir=DEMO_DIR, kafka_url=info.kafka_url, database_url=info.database_url)
     manager = add_manager(
         info.database_url,
         "Dana Demo",
         TWILIO_FROM.replace("6", "7"),
         "dana@fund.example",
         "sms,email",
+        cipher=Pii(settings),
     )
+    dana = Principal.define("dana", "fund_manager", manager_id="demo-manager")
+    create_user(info.database_url, dana)
+    token = issue_token(settings, dana, timedelta(hours=1))
     for syndicate, name in SPIKED.items():
         set_syndicate(info.database_url, SyndicateUpdate(syndicate, name=name))
         assign(info.database_url, str(manager), syndicate)
@@ -287,7 +305,6 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
             "AWS_ACCESS_KEY_ID": "demo",
             "AWS_SECRET_ACCESS_KEY": "demo",
         }
-    settings = Settings(data_dir=DEMO_DIR, kafka_url=info.kafka_url, database_url=info.database_url)
     worker = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "worker"],
         env=env,
@@ -317,7 +334,7 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
                         f"the worker exited with {worker.returncode}; see {DEMO_DIR / 'worker.log'}"
                     )
                 if not pool_done and snap["stored"] > 0:
-                    view.pool, pool_done = fund_a_pool(port, view.log), True
+                    view.pool, pool_done = fund_a_pool(port, view.log, token), True
                 pending = sum(
                     n for k, n in snap["sent"].items() if k.endswith((":pending", ":sending"))
                 )
@@ -344,6 +361,11 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
             f"({sum(n for k, n in snap['sent'].items() if k.endswith(':held'))} held for a digest by storm control); "
             f"pool {view.pool['name'] if view.pool else '-'}: committed {view.pool['committed'] if view.pool else '-'}, "
             f"distributed {view.pool['distributed'] if view.pool else '-'}; demo took {time.monotonic() - began:.1f} s"
+        )
+        rows, problems, _ = audit.verify(info.database_url)
+        console.print(
+            f"audit log: {rows} state-changing requests recorded, hash chain "
+            + ("intact" if not problems else f"BROKEN: {problems[0]}")
         )
     finally:
         if not follow:

@@ -9,13 +9,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from pipeline.produce import key_of
 from pipeline.topics import TRANSACTIONS
+from pipeline.transport import kafka_client_options
 
 
 async def read_dead_letters(
     bootstrap: str, topic: str, idle_seconds: float = 1.0
 ) -> list[dict[str, Any]]:
     """Every record of ``topic`` from the beginning, with its headers decoded."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **kafka_client_options()
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
@@ -53,7 +56,7 @@ async def read_dead_letters(
 
 
 async def replay(bootstrap: str, values: list[bytes], topic: str = TRANSACTIONS.name) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **kafka_client_options())
     await producer.start()
     try:
         for value in values:

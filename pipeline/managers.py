@@ -9,7 +9,12 @@ import psycopg
 
 from models.errors import PulseError
 from models.notification import Channel, parse_channels, validate_email, validate_phone
+from pipeline import pii
 from pipeline.db import connect
+
+
+def reveal(value: str | None) -> str | None:
+    return pii.default().reveal(value)
 
 
 class UnknownManager(PulseError):
@@ -17,7 +22,12 @@ class UnknownManager(PulseError):
 
 
 def add_manager(
-    database_url: str, name: str, phone: str | None, email: str | None, channels: str
+    database_url: str,
+    name: str,
+    phone: str | None,
+    email: str | None,
+    channels: str,
+    cipher: pii.Pii | None = None,
 ) -> uuid.UUID:
     if not name.strip():
         raise PulseError("--name must not be empty")
@@ -30,11 +40,18 @@ def add_manager(
         raise PulseError("the sms channel needs --phone")
     if Channel.EMAIL in wanted and email is None:
         raise PulseError("the email channel needs --email")
+    protect = (cipher or pii.default()).protect
     manager_id = uuid.uuid4()
     with connect(database_url) as conn:
         conn.execute(
             "INSERT INTO fund_managers (manager_id, name, phone, email, channels) VALUES (%s, %s, %s, %s, %s)",
-            (manager_id, name.strip(), phone, email, [c.value for c in wanted]),
+            (
+                manager_id,
+                protect(name.strip()),
+                protect(phone),
+                protect(email),
+                [c.value for c in wanted],
+            ),
         )
     return manager_id
 
@@ -65,11 +82,26 @@ def list_managers(database_url: str) -> list[dict[str, Any]]:
     return [
         {
             "id": str(r[0]),
-            "name": r[1],
-            "phone": r[2],
-            "email": r[3],
+            "name": reveal(r[1]),
+            "phone": reveal(r[2]),
+            "email": reveal(r[3]),
             "channels": list(r[4]),
             "syndicates": list(r[5]),
         }
         for r in rows
     ]
+
+
+def rotate_personal_data(database_url: str) -> int:
+    """Re-encrypt every manager's personal data under the newest key; returns the rows rewritten."""
+    cipher = pii.default()
+    with connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT manager_id, name, phone, email FROM fund_managers FOR UPDATE"
+        ).fetchall()
+        for manager_id, name, phone, email in rows:
+            conn.execute(
+                "UPDATE fund_managers SET name = %s, phone = %s, email = %s WHERE manager_id = %s",
+                (cipher.rotate(name), cipher.rotate(phone), cipher.rotate(email), manager_id),
+            )
+    return len(rows)

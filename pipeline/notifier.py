@@ -33,6 +33,7 @@ from pipeline.channels import DeliveryError, Sender, available_senders
 from pipeline.db import connect_async
 from pipeline.retry import TRANSIENT
 from pipeline.topics import NOTIFICATIONS_DLQ
+from pipeline.transport import kafka_client_options
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,10 @@ class Notifier:
 
     async def _dead_letter(self, record: dict[str, object]) -> None:
         if self._producer is None:
-            self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap())
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=self.settings.kafka_bootstrap(),
+                **kafka_client_options(self.settings),
+            )
             await self._producer.start()
         await self._producer.send_and_wait(
             NOTIFICATIONS_DLQ.name,

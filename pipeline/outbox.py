@@ -12,6 +12,7 @@ import orjson
 import psycopg
 
 from models.notification import STORM_WINDOW, Channel, notification_id
+from pipeline import pii
 from pipeline.db import iso
 
 
@@ -94,7 +95,10 @@ async def claim(conn: psycopg.AsyncConnection, limit: int, lease_seconds: int) -
             (limit, lease_seconds),
         )
     ).fetchall()
-    return [Claimed(r[0], r[1], r[2], Channel(r[3]), r[4], r[5], r[6]) for r in rows]
+    reveal = pii.default().reveal
+    return [
+        Claimed(r[0], r[1], r[2], Channel(r[3]), r[4], reveal(r[5]), reveal(r[6])) for r in rows
+    ]
 
 
 async def sent_in_window(
@@ -164,7 +168,11 @@ async def closed_digests(conn: psycopg.AsyncConnection) -> list[Digest]:
             " GROUP BY n.manager_id, n.channel, n.storm_window, m.phone, m.email"
         )
     ).fetchall()
-    return [Digest(r[0], Channel(r[1]), r[2], list(r[3]), list(r[4]), r[5], r[6]) for r in rows]
+    reveal = pii.default().reveal
+    return [
+        Digest(r[0], Channel(r[1]), r[2], list(r[3]), list(r[4]), reveal(r[5]), reveal(r[6]))
+        for r in rows
+    ]
 
 
 async def mark_digested(conn: psycopg.AsyncConnection, ids: list[UUID], provider_id: str) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -20,6 +21,7 @@ import orjson
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from models.access import LOCAL, Principal
 from pipeline import pool_store
 from pipeline.db import libpq_url
 from pipeline.pool_commands import WAITERS, CommandMessage
@@ -81,9 +83,35 @@ class ApiError(Exception):
         self.body = body
 
 
-def parse_body(raw: bytes, model: type[Body]) -> Body:
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, {"error": f"request body larger than {MAX_BODY_BYTES} bytes"})
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest, counted before parsing so a deep body costs nothing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def parse_body(
+    raw: bytes, model: type[Body], max_bytes: int = MAX_BODY_BYTES, max_depth: int = 8
+) -> Body:
+    if len(raw) > max_bytes:
+        raise ApiError(413, {"error": f"request body larger than {max_bytes} bytes"})
+    if json_depth(raw) > max_depth:
+        raise ApiError(422, {"error": f"JSON nested deeper than {max_depth} levels"})
     try:
         doc = json.loads(raw or b"{}", parse_float=Decimal) if raw.strip() else {}
     except (ValueError, RecursionError) as exc:
@@ -120,8 +148,17 @@ def derived_id(*parts: str) -> str:
 
 
 class PoolApi:
-    def __init__(self, database_url: str, commands_topic: Any, wait_seconds: float = 15.0) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        commands_topic: Any,
+        wait_seconds: float = 15.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_json_depth: int = 8,
+    ) -> None:
         self._url = database_url
+        self._max_bytes = max_body_bytes
+        self._max_depth = max_json_depth
         self._commands = commands_topic
         self._wait = wait_seconds
         self._pool: AsyncConnectionPool | None = None
@@ -143,12 +180,19 @@ class PoolApi:
         kind: str,
         pool_id: str | None,
         model: type[Body],
+        caller: Principal = LOCAL,
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         if not key:
             raise ApiError(400, {"error": "the Idempotency-Key header is required on every POST"})
         if len(key) > 200:
             raise ApiError(400, {"error": "Idempotency-Key is longer than 200 characters"})
-        data = data_of(parse_body(raw, model))
+        data = data_of(parse_body(raw, model, self._max_bytes, self._max_depth))
+        if check is not None:
+            check(data)
+        # Keys are the caller's own: another caller's key never answers with someone else's outcome.
+        if caller != LOCAL:
+            key = f"{caller.username}/{key}"
         digest = request_hash(method, path, data)
         if pool_id is None:
             pool_id = derived_id("pool", key)
@@ -221,17 +265,28 @@ class PoolApi:
         }
 
     async def positions(
-        self, pool_id: str | None = None, investor_id: str | None = None
+        self,
+        pool_id: str | None = None,
+        investor_id: str | None = None,
+        managed_by: str | None = None,
     ) -> list[dict[str, Any]]:
         column, value = (
             ("pool_id", pool_id) if pool_id is not None else ("investor_id", investor_id)
         )
+        only_managed = (
+            ""
+            if managed_by is None
+            else " AND EXISTS (SELECT 1 FROM pools p WHERE p.pool_id = pp.pool_id"
+            " AND %s = ANY(p.manager_ids))"
+        )
+        params = (value,) if managed_by is None else (value, managed_by)
         async with (await self.db()).connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT pool_id, investor_id, committed, called, contributed, distributed FROM pool_positions"
-                    f" WHERE {column} = %s ORDER BY pool_id, investor_id",
-                    (value,),
+                    "SELECT pool_id, investor_id, committed, called, contributed, distributed"
+                    f" FROM pool_positions pp WHERE {column} = %s{only_managed}"
+                    " ORDER BY pool_id, investor_id",
+                    params,
                 )
             ).fetchall()
         return [

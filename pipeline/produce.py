@@ -12,6 +12,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from pipeline.topics import TRANSACTIONS, ensure_topics
+from pipeline.transport import kafka_client_options
 
 
 @dataclass
@@ -60,6 +61,7 @@ async def produce(
 ) -> ProduceSummary:
     await ensure_topics(bootstrap, partitions)
     producer = AIOKafkaProducer(
+        **kafka_client_options(),
         bootstrap_servers=bootstrap,
         linger_ms=5,
         max_batch_size=1 << 20,

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from pipeline.transport import kafka_client_options
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -32,7 +34,7 @@ ALL = (TRANSACTIONS, TRANSACTIONS_DLQ, ALERTS, NOTIFICATIONS_DLQ, POOL_COMMANDS,
 
 async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> None:
     """Create the topics that do not exist yet (producers may run before any worker)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,12 @@ import pytest
 
 from pipeline import db
 from pipeline.local_stack import POSTGRES_FAST_SHUTDOWN, start_broker, start_postgres, stop_process
-from tests.harness import Stack, Worker
+from tests.harness import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, Stack, Worker
+
+# Every process of the test run (pytest itself, CLI calls, workers) shares these secrets: without
+# them each would generate its own under its data directory. Set before any settings are read.
+os.environ.setdefault("PULSE_JWT_SECRET", TEST_JWT_SECRET)
+os.environ.setdefault("PULSE_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
 
 
 class PostgresServer:

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from config import Settings
+from models.access import InvalidUser, Principal
+from pipeline import auth
+from pipeline.auth import create_user
 from pipeline.local_stack import free_port
 from pipeline.produce import produce
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
+TEST_JWT_SECRET = "test-only-secret-0123456789abcdefghijklmnop"
+TEST_ENCRYPTION_KEY = "yR4bQ2x0JtYc4vZq3nq3m1H1YgO5w9r7bJt8k2c6s0E="
 
 
 def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
@@ -104,6 +115,87 @@ class Stack:
                 await consumer.stop()
 
         return asyncio.run(read())
+
+
+def issue_token(
+    stack: Stack,
+    username: str,
+    role: str,
+    manager_id: str | None = None,
+    investor_id: str | None = None,
+    ttl: timedelta = timedelta(hours=1),
+) -> str:
+    """Create the API user (once) and a bearer token for them, as `pulse users create` and
+    `pulse tokens issue` would."""
+    principal = Principal.define(username, role, manager_id, investor_id)
+    with contextlib.suppress(InvalidUser):
+        create_user(stack.database_url, principal)
+    return auth.issue_token(Settings(), principal, ttl)
+
+
+class Api:
+    """A plain HTTP client of a worker's web server, as any caller would use it."""
+
+    def __init__(self, port: int, token: str | None = None) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.token = token
+
+    def as_(self, token: str | None) -> Api:
+        api = Api(0, token)
+        api.base = self.base
+        return api
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """(status, JSON body, or the raw bytes when it is not JSON)."""
+        data = (
+            None
+            if body is None
+            else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        )
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if key is not None:
+            request.add_header("Idempotency-Key", key)
+        if self.token is not None:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw
+
+    def post(self, path: str, body: object, key: str | None) -> tuple[int, Any]:
+        return self.call("POST", path, body if body is not None else {}, key)
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.call("GET", path)
+
+
+def api_ready(worker: Worker, token: str) -> Api:
+    """The worker's API once it answers pool queries (web server up, database reachable)."""
+    api = Api(worker.port, token)
+
+    def up() -> bool:
+        worker.assert_alive()
+        try:
+            return api.get("/pools/none")[0] == 404
+        except OSError:
+            return False
+
+    wait_until(up, 60, "the worker's web server")
+    return api
 
 
 class Worker:

@@ -13,7 +13,7 @@ import pytest
 
 from config import Settings
 from pipeline import db, outbox
-from pipeline.managers import add_manager, assign
+from pipeline.managers import add_manager, assign, reveal
 from pipeline.notifier import Notifier
 from tests.harness import Stack, Worker, wait_until
 from tests.standins import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioStandIn, ses_messages
@@ -82,7 +82,7 @@ def statuses(stack: Stack) -> dict[str, tuple[str, int, str | None]]:
             "SELECT m.phone, n.status, n.attempts, n.last_error FROM notifications n"
             " JOIN fund_managers m USING (manager_id) WHERE n.channel = 'sms'"
         ).fetchall()
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    return {reveal(r[0]): (r[1], r[2], r[3]) for r in rows}
 
 
 def test_sms_retries_timeouts_429_and_5xx_and_fails_fast_on_a_permanent_error(

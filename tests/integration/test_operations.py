@@ -13,14 +13,19 @@ import pytest
 from pipeline import db
 from pipeline.generate import GeneratorSpec, generate
 from tests import oracle
-from tests.harness import Stack, Worker, wait_until
+from tests.harness import Stack, Worker, issue_token, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def get(worker: Worker, path: str) -> tuple[int, bytes]:
+    """As ops: the role that may see health, readiness, metrics and the stats pages."""
+    token = issue_token(worker.stack, "ops", "ops")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{worker.port}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.port}{path}", timeout=10) as r:
+        with urllib.request.urlopen(request, timeout=10) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()

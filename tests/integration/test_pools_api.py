@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -11,51 +10,13 @@ from decimal import Decimal
 import pytest
 
 from pipeline import db
-from tests.harness import Stack, Worker, wait_until
+from tests.harness import Api, Stack, Worker, api_ready, issue_token, wait_until
 
 pytestmark = pytest.mark.integration
 
 
-class Client:
-    def __init__(self, worker: Worker) -> None:
-        self.base = f"http://127.0.0.1:{worker.port}"
-
-    def call(
-        self, method: str, path: str, body: object = None, key: str | None = None
-    ) -> tuple[int, dict]:
-        data = (
-            None
-            if body is None
-            else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        )
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if key is not None:
-            request.add_header("Idempotency-Key", key)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-    def post(self, path: str, body: object, key: str | None) -> tuple[int, dict]:
-        return self.call("POST", path, body if body is not None else {}, key)
-
-    def get(self, path: str) -> tuple[int, dict]:
-        return self.call("GET", path)
-
-
-def ready(worker: Worker) -> Client:
-    client = Client(worker)
-
-    def up() -> bool:
-        worker.assert_alive()
-        try:
-            return client.get("/pools/none")[0] == 404
-        except OSError:
-            return False
-
-    wait_until(up, 60, "the worker's web server")
-    return client
+def ready(worker: Worker) -> Api:
+    return api_ready(worker, issue_token(worker.stack, "admin", "admin"))
 
 
 def event_count(stack: Stack) -> int:
@@ -197,10 +158,15 @@ def test_idempotency_and_clear_errors(stack: Stack, workers: list[Worker]):
     assert event_count(stack) == 2
 
     assert api.post(f"/pools/{pid}/commitments", commit, None)[0] == 400
-    traced = urllib.request.Request(f"{api.base}/pools/{pid}", headers={"X-Request-Id": "trace-42"})
+    traced = urllib.request.Request(
+        f"{api.base}/pools/{pid}",
+        headers={"X-Request-Id": "trace-42", "Authorization": f"Bearer {api.token}"},
+    )
     with urllib.request.urlopen(traced, timeout=10) as response:
         assert response.headers["X-Request-Id"] == "trace-42"
-    wait_until(lambda: "request trace-42 GET /pools/" in worker.log(), 10, "the request in the log")
+    wait_until(
+        lambda: "request trace-42 admin GET /pools/" in worker.log(), 10, "the request in the log"
+    )
     status, body = api.post(
         f"/pools/{pid}/commitments", {"investor_id": "", "amount": "1.001"}, "bad"
     )

@@ -1,0 +1,315 @@
+"""Authentication: API users, bearer tokens (JWT) and API keys.
+
+A bearer token names a user (``sub``) and their role; every request still looks the user up (cached
+for a few seconds), so disabling a user or changing their role ends their tokens' power promptly.
+API keys are for services: ``psk_<key id>_<secret>``, of which only an argon2 hash is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import psycopg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg_pool import AsyncConnectionPool
+
+from config import Settings
+from models.access import InvalidUser, Principal, Role, Unauthenticated
+from models.errors import PulseError
+from pipeline import keyring
+from pipeline.db import connect, iso, libpq_url
+
+KEY_PREFIX = "psk_"
+MAX_TTL = timedelta(days=30)
+_TTL = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_HASHER = PasswordHasher()
+
+
+class UnknownUser(PulseError):
+    """No API user has that name."""
+
+
+def parse_ttl(text: str) -> timedelta:
+    """``90s``, ``15m``, ``1h``, ``7d``: at least a second, at most 30 days."""
+    found = _TTL.match(text.strip())
+    if not found:
+        raise PulseError(f"--ttl {text!r}: a number and s, m, h or d, e.g. 1h")
+    ttl = timedelta(seconds=int(found[1]) * _UNITS[found[2]])
+    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
+        raise PulseError("--ttl must be between 1s and 30d")
+    return ttl
+
+
+# Users
+
+
+def create_user(database_url: str, principal: Principal) -> None:
+    with connect(database_url) as conn:
+        try:
+            conn.execute(
+                "INSERT INTO api_users (username, role, manager_id, investor_id) VALUES (%s, %s, %s, %s)",
+                (
+                    principal.username,
+                    principal.role.value,
+                    principal.manager_id,
+                    principal.investor_id,
+                ),
+            )
+        except psycopg.errors.UniqueViolation:
+            raise InvalidUser(f"user {principal.username} exists already") from None
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(row[0], Role(row[1]), row[2], row[3])
+
+
+def get_user(database_url: str, username: str) -> Principal:
+    with connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT username, role, manager_id, investor_id FROM api_users"
+            " WHERE username = %s AND disabled_at IS NULL",
+            (username,),
+        ).fetchone()
+    if row is None:
+        raise UnknownUser(f"no active user {username}")
+    return _principal(row)
+
+
+def disable_user(database_url: str, username: str) -> None:
+    with connect(database_url) as conn:
+        done = conn.execute(
+            "UPDATE api_users SET disabled_at = now() WHERE username = %s AND disabled_at IS NULL",
+            (username,),
+        ).rowcount
+    if not done:
+        raise UnknownUser(f"no active user {username}")
+
+
+def list_users(database_url: str) -> list[dict[str, Any]]:
+    with connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT username, role, manager_id, investor_id, created_at, disabled_at FROM api_users"
+            " ORDER BY username"
+        ).fetchall()
+    return [
+        {
+            "username": r[0],
+            "role": r[1],
+            "manager_id": r[2],
+            "investor_id": r[3],
+            "created_at": iso(r[4]),
+            "disabled_at": iso(r[5]),
+        }
+        for r in rows
+    ]
+
+
+# Bearer tokens
+
+
+def issue_token(
+    settings: Settings, principal: Principal, ttl: timedelta, now: datetime | None = None
+) -> str:
+    keys = keyring.token_keys(settings)
+    if keys.signing is None:
+        raise PulseError("RS256 tokens: set PULSE_JWT_PRIVATE_KEY to issue them here")
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": principal.username,
+        "role": principal.role.value,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, keys.signing, algorithm=keys.algorithm)
+
+
+def decode_token(settings: Settings, keys: keyring.TokenKeys, token: str) -> dict[str, Any]:
+    """Verified claims; only the configured algorithm is accepted (never ``none``)."""
+    try:
+        return jwt.decode(
+            token,
+            keys.verifying,
+            algorithms=[keys.algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "role"]},
+            leeway=30,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("token expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from None
+
+
+# API keys
+
+
+def create_api_key(database_url: str, username: str, label: str = "") -> str:
+    """A new key for ``username``; the only time the key is seen."""
+    get_user(database_url, username)
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    with connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO api_keys (key_id, username, secret_hash, label) VALUES (%s, %s, %s, %s)",
+            (key_id, username, _HASHER.hash(secret), label),
+        )
+    return f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+def split_api_key(key: str) -> tuple[str, str]:
+    if not key.startswith(KEY_PREFIX) or "_" not in key[len(KEY_PREFIX) :]:
+        raise Unauthenticated("malformed API key")
+    key_id, secret = key[len(KEY_PREFIX) :].split("_", 1)
+    return key_id, secret
+
+
+def revoke_api_key(database_url: str, key_id: str) -> None:
+    with connect(database_url) as conn:
+        done = conn.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE key_id = %s AND revoked_at IS NULL",
+            (key_id,),
+        ).rowcount
+    if not done:
+        raise PulseError(f"no active API key {key_id}")
+
+
+def list_api_keys(database_url: str) -> list[dict[str, Any]]:
+    with connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT key_id, username, label, created_at, revoked_at, last_used_at FROM api_keys"
+            " ORDER BY created_at, key_id"
+        ).fetchall()
+    return [
+        {
+            "key_id": r[0],
+            "username": r[1],
+            "label": r[2],
+            "created_at": iso(r[3]),
+            "revoked_at": iso(r[4]),
+            "last_used_at": iso(r[5]),
+        }
+        for r in rows
+    ]
+
+
+class Authenticator:
+    """Turns request credentials into a Principal, for the web server."""
+
+    USER_TTL = 2.0  # seconds a looked-up user or key is trusted before asking again
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._keys = keyring.token_keys(settings)
+        self._pool: AsyncConnectionPool | None = None
+        self._users: dict[str, tuple[Principal | None, float]] = {}
+        self._key_owners: dict[str, tuple[str | None, float]] = {}
+        self._verified: dict[str, str] = {}  # sha256 of a key that passed argon2 -> its key id
+
+    async def _db(self) -> AsyncConnectionPool:
+        if self._pool is None:
+            self._pool = AsyncConnectionPool(
+                libpq_url(self._settings.resolved_database_url()),
+                min_size=1,
+                max_size=4,
+                open=False,
+            )
+            await self._pool.open()
+        return self._pool
+
+    async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
+        if api_key:
+            return await self._by_api_key(api_key)
+        if not authorization:
+            raise Unauthenticated("authentication required: send Authorization: Bearer <token>")
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthenticated("use Authorization: Bearer <token or API key>")
+        if credential.startswith(KEY_PREFIX):
+            return await self._by_api_key(credential)
+        claims = decode_token(self._settings, self._keys, credential)
+        principal = await self._user(str(claims["sub"]))
+        if principal is None:
+            raise Unauthenticated("unknown or disabled user")
+        if principal.role.value != claims["role"]:
+            raise Unauthenticated("the user's role has changed: issue a new token")
+        return principal
+
+    async def _user(self, username: str) -> Principal | None:
+        cached = self._users.get(username)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        async with (await self._db()).connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT username, role, manager_id, investor_id FROM api_users"
+                    " WHERE username = %s AND disabled_at IS NULL",
+                    (username,),
+                )
+            ).fetchone()
+        principal = None if row is None else _principal(row)
+        self._users[username] = (principal, time.monotonic() + self.USER_TTL)
+        return principal
+
+    async def _by_api_key(self, key: str) -> Principal:
+        key_id, secret = split_api_key(key)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        username = await self._key_owner(key_id)
+        if username is None:
+            raise Unauthenticated("unknown or revoked API key")
+        if self._verified.get(digest) != key_id:
+            await self._verify_secret(key_id, secret)
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[digest] = key_id
+        principal = await self._user(username)
+        if principal is None:
+            raise Unauthenticated("unknown or disabled user")
+        return principal
+
+    async def _key_owner(self, key_id: str) -> str | None:
+        """The active key's user; revocation is seen within USER_TTL seconds."""
+        cached = self._key_owners.get(key_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        async with (await self._db()).connection() as conn:
+            row = await (
+                await conn.execute(
+                    "UPDATE api_keys SET last_used_at = now() WHERE key_id = %s AND revoked_at IS NULL"
+                    " RETURNING username",
+                    (key_id,),
+                )
+            ).fetchone()
+        owner = None if row is None else str(row[0])
+        self._key_owners[key_id] = (owner, time.monotonic() + self.USER_TTL)
+        return owner
+
+    async def _verify_secret(self, key_id: str, secret: str) -> None:
+        async with (await self._db()).connection() as conn:
+            row = await (
+                await conn.execute("SELECT secret_hash FROM api_keys WHERE key_id = %s", (key_id,))
+            ).fetchone()
+        try:
+            # argon2 is slow by design: off the event loop, and once per key per process.
+            await asyncio.to_thread(_HASHER.verify, row[0] if row else "", secret)
+        except (VerificationError, InvalidHashError):
+            raise Unauthenticated("unknown or revoked API key") from None
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()

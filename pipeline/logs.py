@@ -10,15 +10,22 @@ from typing import Any
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+[1-9]\d{6,14}\b")
+# Credentials: bearer tokens (JWTs), API keys, Fernet tokens (encrypted personal data).
+_JWT = re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
+_API_KEY = re.compile(r"\bpsk_[0-9a-f]{16}_[\w-]+")
+_FERNET = re.compile(r"\bgAAAAA[\w=-]{20,}")
 LEVELS = {"crit": "CRITICAL", "error": "ERROR", "warn": "WARNING", "info": "INFO", "debug": "DEBUG"}
 
 
 def redact(text: str) -> str:
+    text = _JWT.sub("[token]", text)
+    text = _API_KEY.sub("[api-key]", text)
+    text = _FERNET.sub("[encrypted]", text)
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 
 class TextFormatter(logging.Formatter):
-    """Emails and phone numbers never reach a log line, whoever logged them, tracebacks included."""
+    """Emails, phone numbers and credentials never reach a log line, whoever logged them, tracebacks included."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

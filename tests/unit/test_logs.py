@@ -14,6 +14,16 @@ def test_redaction_removes_emails_and_phone_numbers():
     assert redact("syndicate syn-42, amount 1500.25") == "syndicate syn-42, amount 1500.25"
 
 
+def test_redaction_removes_tokens_api_keys_and_ciphertexts():
+    from cryptography.fernet import Fernet
+
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    key = "psk_0123456789abcdef_Zm9vYmFyLWJhei1xdXV4LXNlY3JldA"
+    sealed = Fernet(Fernet.generate_key()).encrypt(b"Ann Investor").decode()
+    line = redact(f"Authorization: Bearer {token} X-API-Key: {key} name={sealed}")
+    assert line == "Authorization: Bearer [token] X-API-Key: [api-key] name=[encrypted]"
+
+
 @pytest.fixture
 def restore_root_logger():
     root = logging.getLogger()

@@ -183,7 +183,7 @@ class Api:
         return self.call("GET", path)
 
 
-def api_ready(worker: Worker, token: str) -> Api:
+def api_ready(worker: Worker, token: str | None) -> Api:
     """The worker's API once it answers pool queries (web server up, database reachable)."""
     api = Api(worker.port, token)
 

@@ -1,0 +1,433 @@
+"""Security from the outside: a real worker, real tokens and keys from the CLI, every route for every role."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from config import Settings
+from models.access import POLICY, PUBLIC, Principal, Role
+from pipeline import auth, db
+from tests.harness import REPO, Api, Stack, Worker, api_ready, issue_token, wait_until
+
+pytestmark = pytest.mark.integration
+
+POOL = {"name": "Fund", "target_size": "1000000.00", "hard_cap": "2000000.00"}
+COMMAND_BODIES = {
+    "commitments": {"investor_id": "i-1", "amount": "100.00"},
+    "capital-calls": {"percent": 10, "due_date": "2026-12-31"},
+    "contributions": {"investor_id": "i-1", "call_id": "none", "amount": "1.00"},
+    "distributions": {"amount": "1.00"},
+    "close": {},
+    "open": {},
+}
+
+
+def routes_served(stack: Stack) -> set[tuple[str, str]]:
+    """Every (method, route) the worker's web server has, read from the app itself."""
+    probe = (
+        "import json; from pipeline.app import app; import agents.pools, agents.ops; "
+        "app.web.blueprints.apply(app.web); "
+        "print(json.dumps(sorted({(r.method, r.resource.canonical) "
+        "for r in app.web.web_app.router.routes()})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=stack.env(PULSE_DATA_DIR=str(stack.data_dir / "probe")),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
+    return {tuple(r) for r in json.loads(out.strip().splitlines()[-1])}  # type: ignore[misc]
+
+
+def concrete(route: str, pool_id: str) -> str:
+    return (
+        route.replace("{pool_id}", pool_id)
+        .replace("{investor_id}", "i-1")
+        .replace("{name}", "x")
+        .replace("{key}", "y")
+    )
+
+
+def audit_verify(stack: Stack) -> subprocess.CompletedProcess[str]:
+    return stack.pulse("audit", "verify", check=False)
+
+
+def test_every_route_for_every_role_with_idor_attempts_and_an_audit_trail(
+    stack: Stack, workers: list[Worker]
+):
+    served = routes_served(stack)
+    undeclared = {(m, r) for m, r in served if m != "HEAD" and (m, r) not in POLICY}
+    assert undeclared == set(), "every route must declare who may use it"
+
+    worker = Worker(stack).start()
+    workers.append(worker)
+    tokens = {
+        "admin": issue_token(stack, "root", "admin"),
+        "fund_manager": issue_token(stack, "ann", "fund_manager", manager_id="m-1"),
+        "investor": issue_token(stack, "ivy", "investor", investor_id="i-1"),
+        "ops": issue_token(stack, "olga", "ops"),
+    }
+    other_manager = issue_token(stack, "ben", "fund_manager", manager_id="m-2")
+    other_investor = issue_token(stack, "ida", "investor", investor_id="i-2")
+    admin = api_ready(worker, tokens["admin"])
+    s, mine = admin.post("/pools", POOL | {"manager_id": "m-1"}, "p-mine")
+    assert s == 201
+    s, theirs = admin.post("/pools", POOL | {"manager_id": "m-2"}, "p-theirs")
+    assert s == 201
+    for pool, key in ((mine, "c-mine"), (theirs, "c-theirs")):
+        assert admin.post(f"/pools/{pool['id']}/commitments", COMMAND_BODIES["commitments"], key)[
+            0
+        ] == (201)
+
+    # The matrix: every declared route, every role, and anonymous.
+    posts = 0
+    for (method, route), roles in sorted(POLICY.items()):
+        for role in [*tokens, None]:
+            api = admin.as_(tokens[role] if role else None)
+            path = concrete(route, mine["id"])
+            if method == "POST":
+                command = route.rsplit("/", 1)[-1]
+                body = COMMAND_BODIES.get(command, POOL | {"manager_id": "m-1"})
+                status, answer = api.post(path, body, f"matrix-{role}-{command}")
+                posts += 1
+            else:
+                status, answer = api.get(path)
+            where = f"{role or 'anonymous'} {method} {route} -> {status} {answer!r:.200}"
+            if roles is PUBLIC:
+                assert status == 200, where
+            elif role is None:
+                assert status == 401, where
+                assert answer == {
+                    "error": "authentication required: send Authorization: Bearer <token>"
+                }, where
+            elif Role(role) not in roles:
+                assert status == 403, where
+            else:
+                assert status not in (401, 403), where
+                if method == "GET" and "{name}" not in route:  # Faust 404s a table we lack
+                    assert status != 404, where
+
+    # IDOR: another manager's pool, another investor's positions: 404, as if they did not exist.
+    ben, ida = admin.as_(other_manager), admin.as_(other_investor)
+    missing = ben.get("/pools/no-such-pool")
+    assert missing == (404, {"error": "pool no-such-pool not found"})
+    assert ben.get(f"/pools/{mine['id']}") == (404, {"error": f"pool {mine['id']} not found"})
+    assert ben.get(f"/pools/{mine['id']}/positions")[0] == 404
+    before = admin.get(f"/pools/{mine['id']}")[1]
+    for command, body in COMMAND_BODIES.items():
+        status, _ = ben.post(f"/pools/{mine['id']}/{command}", body, f"idor-{command}")
+        assert status == 404, command
+        posts += 1
+    after = admin.get(f"/pools/{mine['id']}")[1]
+    assert after["committed"] == before["committed"]
+    assert after["status"] == before["status"]
+    assert after["sequence"] == before["sequence"]
+    assert ida.get("/investors/i-1/positions") == (404, {"error": "investor i-1 not found"})
+    status, own = ida.get("/investors/i-2/positions")
+    assert (status, own) == (200, [])
+    # A manager sees an investor's positions in their own pools only.
+    ann = admin.as_(tokens["fund_manager"])
+    assert {p["pool_id"] for p in ann.get("/investors/i-1/positions")[1]} == {mine["id"]}
+    assert {p["pool_id"] for p in ben.get("/investors/i-1/positions")[1]} == {theirs["id"]}
+    assert {p["pool_id"] for p in admin.get("/investors/i-1/positions")[1]} == {
+        mine["id"],
+        theirs["id"],
+    }
+    # A manager creates pools for themselves only; keys are per caller, never shared.
+    assert ann.post("/pools", POOL | {"manager_id": "m-2"}, "k-other")[0] == 403
+    status, ann_pool = ann.post("/pools", POOL | {"manager_id": "m-1"}, "same-key")
+    assert status == 201
+    status, ben_pool = ben.post("/pools", POOL | {"manager_id": "m-2"}, "same-key")
+    assert status == 201
+    assert ben_pool["id"] != ann_pool["id"]
+    assert ben_pool["manager_ids"] == ["m-2"]
+    posts += 3
+
+    # Every state-changing request, allowed or not, is in the audit log, in a chain that verifies.
+    posts += 2 + 2  # the setup's pools and commitments
+    with db.connect(stack.database_url) as conn:
+        rows = conn.execute(
+            "SELECT actor, role, action, target, outcome, request_id FROM audit_log ORDER BY seq"
+        ).fetchall()
+    http_rows = [r for r in rows if r[2] == "POST"]
+    assert len(http_rows) == posts
+    assert ("anonymous", "", "POST", "/pools", 401) in [r[:5] for r in http_rows]
+    assert ("ivy", "investor", "POST", "/pools", 403) in [r[:5] for r in http_rows]
+    assert ("ben", "fund_manager", "POST", f"/pools/{mine['id']}/commitments", 404) in [
+        r[:5] for r in http_rows
+    ]
+    assert all(len(r[5]) > 0 for r in http_rows)
+    verified = audit_verify(stack)
+    assert verified.returncode == 0, verified.stderr
+    assert f"audit log intact: {len(rows)} rows" in verified.stdout
+
+    # Tampering: an edited row, then a removed one, are named by `pulse audit verify`.
+    with db.connect(stack.database_url) as conn:
+        conn.execute("UPDATE audit_log SET outcome = 299 WHERE seq = 3")
+    tampered = audit_verify(stack)
+    assert tampered.returncode == 1
+    assert "row 3: contents changed since it was written" in tampered.stderr
+    with db.connect(stack.database_url) as conn:
+        conn.execute("DELETE FROM audit_log WHERE seq = 5")
+    tampered = audit_verify(stack)
+    assert "row 6: expected row 5 (rows removed?)" in tampered.stderr
+    assert "row 3: contents changed" in tampered.stderr
+
+    # No credential ever reaches the worker's log.
+    log = worker.log()
+    assert all(token not in log for token in tokens.values())
+    assert "request " in log
+
+
+def _b64(doc: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(doc).encode()).rstrip(b"=").decode()
+
+
+def test_bad_tokens_api_keys_and_oversized_or_deep_bodies(stack: Stack, workers: list[Worker]):
+    worker = Worker(stack).start()
+    workers.append(worker)
+    token = issue_token(stack, "ann", "fund_manager", manager_id="m-1")
+    ann = api_ready(worker, issue_token(stack, "root", "admin")).as_(token)
+    assert ann.post("/pools", POOL | {"manager_id": "m-1"}, "p")[0] == 201
+
+    settings = Settings()
+    now = datetime.now(UTC)
+    claims = {
+        "sub": "ann",
+        "role": "fund_manager",
+        "aud": settings.jwt_audience,
+        "iss": settings.jwt_issuer,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    expired = auth.issue_token(
+        settings,
+        Principal.define("ann", "fund_manager", "m-1"),
+        timedelta(hours=1),
+        now=now - timedelta(hours=2),
+    )
+    forged = jwt.encode(claims, "another-secret-entirely-0123456789abcdef", algorithm="HS256")
+    as_admin = jwt.encode(claims | {"role": "admin"}, "x" * 40, algorithm="HS256")
+    unsigned = (
+        f"{_b64({'alg': 'none', 'typ': 'JWT'})}."
+        f"{_b64({**claims, 'iat': int(now.timestamp()), 'exp': int(now.timestamp()) + 3600})}."
+    )
+    for bad in (expired, forged, as_admin, unsigned, "not-a-token", ""):
+        status, body = ann.as_(bad).get("/pools/none")
+        assert status == 401, (bad, body)
+    status, body = ann.as_(None).call("GET", "/pools/none", headers={"Authorization": "Basic eDp5"})
+    assert status == 401
+    assert ann.as_(expired).get("/pools/none")[1] == {"error": "token expired"}
+
+    # API keys from the CLI: printed alone, usable as Bearer or X-API-Key, refused once revoked.
+    key = stack.pulse("keys", "create", "ann", "--label", "ci").stdout.strip()
+    assert key.startswith("psk_")
+    assert "\n" not in key
+    key_id = key.split("_")[1]
+    assert ann.as_(key).get("/pools/none")[0] == 404  # authenticated, the pool is unknown
+    status, _ = ann.as_(None).call("GET", "/pools/none", headers={"X-API-Key": key})
+    assert status == 404
+    assert ann.as_(key[:-2] + "xx").get("/pools/none")[0] == 401
+    listed = json.loads(stack.pulse("keys", "list", "--json").stdout)
+    assert [(k["key_id"], k["username"], k["label"]) for k in listed] == [(key_id, "ann", "ci")]
+    assert listed[0]["last_used_at"] is not None
+    assert key not in stack.pulse("keys", "list", "--json").stdout
+    with db.connect(stack.database_url) as conn:
+        stored = conn.execute("SELECT secret_hash FROM api_keys").fetchone()
+    assert stored is not None
+    assert stored[0].startswith("$argon2")
+    assert key.split("_", 2)[2] not in stored[0]
+    stack.pulse("keys", "revoke", key_id)
+    wait_until(lambda: ann.as_(key).get("/pools/none")[0] == 401, 10, "the revoked key refused")
+
+    # A disabled user's tokens stop working.
+    stack.pulse("users", "disable", "ann")
+    wait_until(lambda: ann.get("/pools/none")[0] == 401, 10, "the disabled user refused")
+
+    # Bodies: too large (with and without Content-Length), too deep.
+    admin = ann.as_(issue_token(stack, "root", "admin"))
+    big = json.dumps(POOL | {"manager_id": "m-1", "name": "x" * 70_000}).encode()
+    status, body = admin.post("/pools", big, "big")
+    assert status == 413
+    assert "65536" in body["error"]
+    connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    connection.request(
+        "POST",
+        "/pools",
+        body=iter([big[:40_000], big[40_000:]]),
+        headers={"Authorization": f"Bearer {admin.token}", "Idempotency-Key": "chunked"},
+        encode_chunked=True,
+    )
+    response = connection.getresponse()
+    assert response.status == 413
+    assert "65536" in json.loads(response.read())["error"]
+    deep = b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    assert admin.post("/pools", deep, "deep") == (
+        422,
+        {"error": "JSON nested deeper than 8 levels"},
+    )
+    worker.assert_alive()
+
+
+def test_users_and_tokens_from_the_cli(stack: Stack, workers: list[Worker]):
+    created = stack.pulse("users", "create", "ann", "--role", "fund_manager", "--manager-id", "m-1")
+    assert created.stdout == ""
+    bad = stack.pulse("users", "create", "bob", "--role", "superuser", check=False)
+    assert bad.returncode == 1
+    assert "role 'superuser'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = stack.pulse("users", "create", "ivy", "--role", "investor", check=False)
+    assert missing.returncode == 1
+    assert "--investor-id" in missing.stderr
+    again = stack.pulse("users", "create", "ann", "--role", "ops", check=False)
+    assert "exists already" in again.stderr
+    issued = stack.pulse("tokens", "issue", "ann", "--ttl", "15m")
+    token = issued.stdout.strip()
+    assert issued.stdout == token + "\n"  # the token alone: `TOKEN=$(pulse tokens issue ann)`
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["sub"] == "ann"
+    assert claims["role"] == "fund_manager"
+    assert claims["exp"] - claims["iat"] == 900
+    assert stack.pulse("tokens", "issue", "nobody", check=False).returncode == 1
+    users = json.loads(stack.pulse("users", "list", "--json").stdout)
+    assert [(u["username"], u["role"], u["manager_id"]) for u in users] == [
+        ("ann", "fund_manager", "m-1")
+    ]
+    worker = Worker(stack).start()
+    workers.append(worker)
+    api = api_ready(worker, token)
+    assert api.post("/pools", POOL | {"manager_id": "m-1"}, "cli")[0] == 201
+    actions = [r["action"] for r in json.loads(stack.pulse("audit", "list", "--json").stdout)]
+    assert actions == ["users create", "tokens issue", "POST"]
+
+
+def test_personal_data_is_encrypted_at_rest_and_keys_rotate(stack: Stack):
+    from cryptography.fernet import Fernet
+
+    old = Settings().encryption_keys
+    assert old is not None
+    old_key, new_key = old.get_secret_value(), Fernet.generate_key().decode()
+    manager_id = stack.pulse(
+        "managers", "add", "--name", "Dana Demo", "--phone", "+14155550123",
+        "--email", "dana@fund.example",
+    ).stdout.strip()  # fmt: skip
+
+    def stored() -> tuple[str, str, str]:
+        with db.connect(stack.database_url) as conn:
+            row = conn.execute(
+                "SELECT name, phone, email FROM fund_managers WHERE manager_id = %s", (manager_id,)
+            ).fetchone()
+        assert row is not None
+        return row
+
+    before = stored()
+    for clear in ("Dana", "4155550123", "dana@"):
+        assert all(clear not in value for value in before)
+
+    def listed(keys: str) -> subprocess.CompletedProcess[str]:
+        return stack.pulse("managers", "list", "--json", check=False, PULSE_ENCRYPTION_KEYS=keys)
+
+    def contact(keys: str) -> tuple[str, str, str]:
+        row = json.loads(listed(keys).stdout)[0]
+        return row["name"], row["phone"], row["email"]
+
+    clear = ("Dana Demo", "+14155550123", "dana@fund.example")
+    assert contact(old_key) == clear
+    assert listed(new_key).returncode == 1  # the new key alone cannot read old rows yet
+    both = f"{new_key},{old_key}"
+    assert contact(both) == clear
+    rotated = stack.pulse("keys", "rotate", PULSE_ENCRYPTION_KEYS=both)
+    assert "1 fund managers" in rotated.stderr
+    after = stored()
+    assert all(a != b for a, b in zip(after, before, strict=True))
+    assert contact(new_key) == clear  # the old key can be dropped now
+    failed = listed(old_key)
+    assert failed.returncode == 1
+    assert "cannot be decrypted" in failed.stderr
+
+
+def test_kms_wrapped_data_keys(stack: Stack, aws_env: dict[str, str]):
+    import boto3
+
+    endpoint = aws_env["AWS_ENDPOINT_URL_SES"]
+    kms = boto3.client("kms", endpoint_url=endpoint)
+    key_arn = kms.create_key(Description="pulse pii")["KeyMetadata"]["Arn"]
+    env = {"AWS_ENDPOINT_URL_KMS": endpoint, "PULSE_KMS_KEY_ID": key_arn}
+    wrapped = stack.pulse("keys", "new", **env).stdout.strip()
+    # What is configured is a KMS ciphertext, not a usable key.
+    assert len(base64.b64decode(wrapped)) > 32
+    env["PULSE_ENCRYPTION_KEYS"] = wrapped
+    manager_id = stack.pulse(
+        "managers",
+        "add",
+        "--name",
+        "Kim",
+        "--email",
+        "kim@fund.example",
+        "--channels",
+        "email",
+        **env,
+    )
+    assert manager_id.returncode == 0, manager_id.stderr
+    listed = json.loads(stack.pulse("managers", "list", "--json", **env).stdout)
+    assert listed[0]["name"] == "Kim"
+    env["PULSE_KMS_KEY_ID"] = kms.create_key()["KeyMetadata"]["Arn"]
+    refused = stack.pulse("managers", "list", "--json", check=False, **env)
+    assert refused.returncode == 1
+    assert "KMS could not decrypt" in refused.stderr
+
+
+def test_the_app_runs_as_a_role_without_ddl_and_auth_off_needs_loopback(
+    stack: Stack, workers: list[Worker]
+):
+    with db.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS pulse_app")
+        conn.execute("CREATE ROLE pulse_app LOGIN")
+    stack.pulse("db", "grant", "pulse_app")
+    app_url = stack.database_url.replace("postgres:@", "pulse_app:@", 1)
+    assert app_url != stack.database_url
+    import psycopg
+
+    with db.connect(app_url, autocommit=True) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("pulse_app",)
+        assert conn.execute("SELECT count(*) FROM pools").fetchone() == (0,)
+        for statement in (
+            "CREATE TABLE evil (x int)",
+            "DROP TABLE pools",
+            "ALTER TABLE pools ADD COLUMN x int",
+            "UPDATE audit_log SET outcome = 0",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    # Auth off is for a machine's own user only: a public bind is refused at start.
+    public = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "worker"],
+        env=stack.env(PULSE_AUTH_ENABLED="false", PULSE_WEB_BIND="0.0.0.0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert public.returncode != 0
+    assert "needs a loopback PULSE_WEB_BIND" in public.stderr + public.stdout
+    # The worker as pulse_app, auth off on loopback: the whole pool path works without DDL.
+    worker = Worker(stack, PULSE_DATABASE_URL=app_url, PULSE_AUTH_ENABLED="false").start()
+    workers.append(worker)
+    api = api_ready(worker, token=None)
+    assert api.as_(None).post("/pools", POOL | {"manager_id": "m-1"}, "as-app")[0] == 201
+    assert Api(worker.port).get("/metrics")[0] == 200
+    verified = audit_verify(stack)
+    assert verified.returncode == 0
+    assert "1 rows" in verified.stdout

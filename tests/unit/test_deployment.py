@@ -27,6 +27,7 @@ def test_services_images_and_commands():
     )  # KRaft, no ZooKeeper
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["migrate"]["command"] == ["db", "upgrade"]
+    assert services["grant"]["command"] == ["db", "grant", "pulse_app"]
     for name in ("worker-1", "worker-2"):
         assert services[name]["command"] == ["worker"]
     assert services["notifier"]["command"] == ["notifier"]
@@ -37,7 +38,7 @@ def test_services_images_and_commands():
 
 def test_every_pulse_variable_is_a_real_setting_and_points_at_the_services():
     services = compose()["services"]
-    for name in ("migrate", "worker-1", "worker-2", "notifier"):
+    for name in ("migrate", "grant", "worker-1", "worker-2", "notifier"):
         env = services[name]["environment"]
         pulse_vars = {k for k in env if k.startswith("PULSE_")}
         assert pulse_vars <= SETTINGS, pulse_vars - SETTINGS
@@ -51,6 +52,13 @@ def test_every_pulse_variable_is_a_real_setting_and_points_at_the_services():
         assert env["PULSE_KAFKA_URL"] == "kafka://kafka:9092"
         assert env["PULSE_DATABASE_URL"].startswith("postgresql://")
         assert "@postgres:5432/" in env["PULSE_DATABASE_URL"]
+        # The workers connect as the role without DDL; secrets are shared, never in the file.
+        assert env["PULSE_DATABASE_URL"].startswith("postgresql://pulse_app:${")
+        assert env["PULSE_MIGRATION_DATABASE_URL"].startswith("postgresql://pulse:")
+        assert env["PULSE_JWT_SECRET"] == "${PULSE_JWT_SECRET:?set it}"
+        assert env["PULSE_ENCRYPTION_KEYS"] == "${PULSE_ENCRYPTION_KEYS:?set it}"
+    init = services["postgres"]["volumes"][1].split(":")[0]
+    assert "CREATE ROLE pulse_app LOGIN" in (ROOT / init).read_text()
     workers = [
         services[n]["environment"]["PULSE_NOTIFIER_IN_WORKER"] for n in ("worker-1", "worker-2")
     ]

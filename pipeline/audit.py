@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 
 from models.audit import AuditEntry, next_entry, verify_chain
 from pipeline.db import connect, iso
@@ -43,12 +45,57 @@ def _values(e: AuditEntry) -> tuple[Any, ...]:
 
 async def append(conn: psycopg.AsyncConnection, **fields: Any) -> AuditEntry:
     """Append one entry in its own transaction (``conn`` must not be inside one)."""
+    return (await append_many(conn, [fields]))[0]
+
+
+async def append_many(
+    conn: psycopg.AsyncConnection, many: list[dict[str, Any]]
+) -> list[AuditEntry]:
+    """Append entries in order, in one transaction: one lock and one round of writes for all."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
         row = await (await conn.execute(_LAST)).fetchone()
-        entry = next_entry(None if row is None else _entry(row), at=datetime.now(UTC), **fields)
-        await conn.execute(_INSERT, _values(entry))
-    return entry
+        previous = None if row is None else _entry(row)
+        entries = []
+        for fields in many:
+            previous = next_entry(previous, at=datetime.now(UTC), **fields)
+            entries.append(previous)
+        async with conn.cursor() as cur:
+            await cur.executemany(_INSERT, [_values(e) for e in entries])
+    return entries
+
+
+class AuditWriter:
+    """Group commit for the web server: concurrent requests' entries go in one transaction, and
+    each request still waits until its own entry is committed before it answers."""
+
+    def __init__(self, connect: Callable[[], Awaitable[AsyncConnectionPool]]) -> None:
+        self._connect = connect
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[AuditEntry]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def append(self, **fields: Any) -> AuditEntry:
+        future: asyncio.Future[AuditEntry] = asyncio.get_running_loop().create_future()
+        self._pending.append((fields, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="audit-writer")
+        return await future
+
+    async def _run(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:500], self._pending[500:]
+            try:
+                pool = await self._connect()
+                async with pool.connection() as conn:
+                    entries = await append_many(conn, [fields for fields, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), entry in zip(batch, entries, strict=True):
+                if not future.done():
+                    future.set_result(entry)
 
 
 def append_sync(database_url: str, action: str, target: str, outcome: int, **detail: Any) -> None:

@@ -216,19 +216,23 @@ class Authenticator:
         self._settings = settings
         self._keys = keyring.token_keys(settings)
         self._pool: AsyncConnectionPool | None = None
+        self._opening = asyncio.Lock()
         self._users: dict[str, tuple[Principal | None, float]] = {}
+        self._tokens: dict[str, dict[str, Any]] = {}
         self._key_owners: dict[str, tuple[str | None, float]] = {}
         self._verified: dict[str, str] = {}  # sha256 of a key that passed argon2 -> its key id
 
     async def _db(self) -> AsyncConnectionPool:
-        if self._pool is None:
-            self._pool = AsyncConnectionPool(
-                libpq_url(self._settings.resolved_database_url()),
-                min_size=1,
-                max_size=4,
-                open=False,
-            )
-            await self._pool.open()
+        async with self._opening:  # the first requests arrive together
+            if self._pool is None:
+                pool = AsyncConnectionPool(
+                    libpq_url(self._settings.resolved_database_url()),
+                    min_size=1,
+                    max_size=4,
+                    open=False,
+                )
+                await pool.open()
+                self._pool = pool
         return self._pool
 
     async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
@@ -242,7 +246,13 @@ class Authenticator:
             raise Unauthenticated("use Authorization: Bearer <token or API key>")
         if credential.startswith(KEY_PREFIX):
             return await self._by_api_key(credential)
-        claims = decode_token(self._settings, self._keys, credential)
+        claims = self._tokens.get(credential)
+        if claims is None or claims["exp"] <= time.time():
+            claims = decode_token(self._settings, self._keys, credential)
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            # A verified token stays verified until it expires; its user is still looked up.
+            self._tokens[credential] = claims
         principal = await self._user(str(claims["sub"]))
         if principal is None:
             raise Unauthenticated("unknown or disabled user")

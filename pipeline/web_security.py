@@ -7,6 +7,7 @@ line; and, for every state-changing request, whatever its outcome, an audit log 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -85,6 +86,21 @@ class WebSecurity:
         self.settings = settings
         self.authenticator = Authenticator(settings) if settings.auth_enabled else None
         self._audit_pool: AsyncConnectionPool | None = None
+        self._opening = asyncio.Lock()
+        self._audit_log = audit.AuditWriter(self._audit_db)
+
+    async def _audit_db(self) -> AsyncConnectionPool:
+        async with self._opening:
+            if self._audit_pool is None:
+                pool = AsyncConnectionPool(
+                    libpq_url(self.settings.resolved_database_url()),
+                    min_size=1,
+                    max_size=2,
+                    open=False,
+                )
+                await pool.open()
+                self._audit_pool = pool
+        return self._audit_pool
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -139,25 +155,15 @@ class WebSecurity:
         if key := request.headers.get("Idempotency-Key"):
             detail["idempotency_key"] = key[:200]
         try:
-            if self._audit_pool is None:
-                self._audit_pool = AsyncConnectionPool(
-                    libpq_url(self.settings.resolved_database_url()),
-                    min_size=1,
-                    max_size=4,
-                    open=False,
-                )
-                await self._audit_pool.open()
-            async with self._audit_pool.connection() as conn:
-                await audit.append(
-                    conn,
-                    actor=principal.username if principal else "anonymous",
-                    role=principal.role.value if principal else "",
-                    action=request.method,
-                    target=request.path[:500],
-                    request_id=request["request_id"],
-                    outcome=status,
-                    detail=detail,
-                )
+            await self._audit_log.append(
+                actor=principal.username if principal else "anonymous",
+                role=principal.role.value if principal else "",
+                action=request.method,
+                target=request.path[:500],
+                request_id=request["request_id"],
+                outcome=status,
+                detail=detail,
+            )
         except Exception:
             # The change (if any) is made; a missing audit row is an alarm, not a reason to lie
             # to the caller about its outcome.

@@ -431,3 +431,49 @@ def test_the_app_runs_as_a_role_without_ddl_and_auth_off_needs_loopback(
     verified = audit_verify(stack)
     assert verified.returncode == 0
     assert "1 rows" in verified.stdout
+
+
+def test_concurrent_audit_appends_form_one_unbroken_chain(database_url: str):
+    """Many requests at once (group commit in the web server) and the CLI: one chain, no gaps."""
+    import asyncio
+
+    from psycopg_pool import AsyncConnectionPool
+
+    from pipeline.audit import AuditWriter, append_sync, verify
+
+    async def run() -> list[int]:
+        pool = AsyncConnectionPool(db.libpq_url(database_url), min_size=1, max_size=2, open=False)
+        await pool.open()
+
+        async def connect() -> AsyncConnectionPool:
+            return pool
+
+        writer = AuditWriter(connect)
+        try:
+            entries = await asyncio.gather(
+                *(
+                    writer.append(
+                        actor=f"u{n}",
+                        role="admin",
+                        action="POST",
+                        target="/pools",
+                        request_id=f"r{n}",
+                        outcome=201,
+                        detail={"n": n},
+                    )
+                    for n in range(300)
+                )
+            )
+            await asyncio.to_thread(append_sync, database_url, "keys rotate", "fund_managers", 0)
+            more = await writer.append(
+                actor="late", role="ops", action="POST", target="/x", request_id="r", outcome=403
+            )
+        finally:
+            await pool.close()
+        return sorted(e.seq for e in [*entries, more])
+
+    seqs = asyncio.run(run())
+    assert seqs == [*range(1, 301), 302]  # 301 is the CLI's
+    count, problems, head = verify(database_url)
+    assert (count, problems) == (302, [])
+    assert head is not None

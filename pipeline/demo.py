@@ -380,7 +380,8 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
     if follow:
         console.print(
             f"worker pid {worker.pid} on :{port} and the stack keep running; "
-            f"`PULSE_DATA_DIR={DEMO_DIR} pulse local down` stops the stack"
+            f"`PULSE_DATA_DIR={DEMO_DIR} pulse local down` stops the stack; "
+            f"`PULSE_DATA_DIR={DEMO_DIR} pulse tokens issue dana` gives a token for the pools API"
         )
 
 

@@ -15,8 +15,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import psycopg
 from aiohttp import web
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from config import Settings
 from models.access import LOCAL, Forbidden, Principal, Unauthenticated, authorize, is_public
@@ -130,6 +131,9 @@ class WebSecurity:
             response = _error(413, str(exc))
         except web.HTTPException as exc:
             response = _error(exc.status, exc.reason)
+        except (psycopg.OperationalError, PoolTimeout):
+            log.warning("request %s: PostgreSQL unavailable", rid, exc_info=True)
+            response = _error(503, "the database is unavailable; retry shortly")
         response.headers["X-Request-Id"] = rid
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"

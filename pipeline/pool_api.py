@@ -191,7 +191,7 @@ class PoolApi:
         if check is not None:
             check(data)
         # Keys are the caller's own: another caller's key never answers with someone else's outcome.
-        if caller != LOCAL:
+        if caller is not LOCAL:
             key = f"{caller.username}/{key}"
         digest = request_hash(method, path, data)
         if pool_id is None:

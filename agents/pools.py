@@ -54,8 +54,9 @@ class PoolView(View):
         return self.json(body, status=status)
 
     async def own_pool(self, request: Request, pool_id: str) -> dict[str, Any]:
-        pool = await api.pool(pool_id)
-        if not sees_pool(principal_of(request), pool["manager_ids"]):
+        caller = principal_of(request)
+        pool = await api.pool(pool_id, caller)
+        if not sees_pool(caller, pool["manager_ids"]):
             raise ApiError(404, {"error": f"pool {pool_id} not found"})
         return pool
 
@@ -109,7 +110,7 @@ class PoolPositions(PoolView):
     async def get(self, request: Request, pool_id: str) -> Response:
         async def read() -> tuple[int, Any]:
             await self.own_pool(request, pool_id)  # 404 for an unknown pool, or another's
-            return 200, await api.positions(pool_id=pool_id)
+            return 200, await api.positions(pool_id=pool_id, caller=principal_of(request))
 
         return await self.run(request, read())
 
@@ -123,7 +124,9 @@ class InvestorPositions(PoolView):
                 raise ApiError(404, {"error": f"investor {investor_id} not found"})
             # A fund manager sees the investor's positions in the pools they manage, no others.
             managed_by = caller.manager_id if caller.role is Role.FUND_MANAGER else None
-            return 200, await api.positions(investor_id=investor_id, managed_by=managed_by)
+            return 200, await api.positions(
+                investor_id=investor_id, managed_by=managed_by, caller=caller
+            )
 
         return await self.run(request, read())
 

@@ -21,7 +21,7 @@ import orjson
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.access import LOCAL, Principal
+from models.access import LOCAL, Principal, Role
 from pipeline import pool_store
 from pipeline.db import libpq_url
 from pipeline.pool_commands import WAITERS, CommandMessage
@@ -147,6 +147,17 @@ def derived_id(*parts: str) -> str:
     return str(uuid.uuid5(_ID_NS, "/".join(parts)))
 
 
+async def scope(conn: Any, caller: Principal) -> None:
+    """Row-level security for this transaction: a fund manager's or investor's reads return only
+    their rows, even if a query asked for more (migration 0006)."""
+    if caller.role is Role.FUND_MANAGER and caller.manager_id:
+        await conn.execute("SELECT set_config('pulse.manager_id', %s, true)", (caller.manager_id,))
+    elif caller.role is Role.INVESTOR and caller.investor_id:
+        await conn.execute(
+            "SELECT set_config('pulse.investor_id', %s, true)", (caller.investor_id,)
+        )
+
+
 class PoolApi:
     def __init__(
         self,
@@ -237,8 +248,9 @@ class PoolApi:
             },
         )
 
-    async def pool(self, pool_id: str) -> dict[str, Any]:
-        async with (await self.db()).connection() as conn:
+    async def pool(self, pool_id: str, caller: Principal = LOCAL) -> dict[str, Any]:
+        async with (await self.db()).connection() as conn, conn.transaction():
+            await scope(conn, caller)
             row = await (
                 await conn.execute(
                     "SELECT pool_id, name, currency, target_size, hard_cap, manager_ids, status, committed, called,"
@@ -269,6 +281,7 @@ class PoolApi:
         pool_id: str | None = None,
         investor_id: str | None = None,
         managed_by: str | None = None,
+        caller: Principal = LOCAL,
     ) -> list[dict[str, Any]]:
         column, value = (
             ("pool_id", pool_id) if pool_id is not None else ("investor_id", investor_id)
@@ -280,7 +293,8 @@ class PoolApi:
             " AND %s = ANY(p.manager_ids))"
         )
         params = (value,) if managed_by is None else (value, managed_by)
-        async with (await self.db()).connection() as conn:
+        async with (await self.db()).connection() as conn, conn.transaction():
+            await scope(conn, caller)
             rows = await (
                 await conn.execute(
                     "SELECT pool_id, investor_id, committed, called, contributed, distributed"

@@ -15,7 +15,7 @@ import pytest
 from config import Settings
 from models.access import POLICY, PUBLIC, Principal, Role
 from pipeline import auth, db
-from tests.harness import REPO, Api, Stack, Worker, api_ready, issue_token, wait_until
+from tests.harness import REPO, Stack, Worker, api_ready, issue_token, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -422,15 +422,60 @@ def test_the_app_runs_as_a_role_without_ddl_and_auth_off_needs_loopback(
     )
     assert public.returncode != 0
     assert "needs a loopback PULSE_WEB_BIND" in public.stderr + public.stdout
-    # The worker as pulse_app, auth off on loopback: the whole pool path works without DDL.
-    worker = Worker(stack, PULSE_DATABASE_URL=app_url, PULSE_AUTH_ENABLED="false").start()
+    # The worker as pulse_app, auth on: the whole pool path works without DDL, and row-level
+    # security agrees with the API's own checks for each caller.
+    worker = Worker(stack, PULSE_DATABASE_URL=app_url).start()
     workers.append(worker)
-    api = api_ready(worker, token=None)
-    assert api.as_(None).post("/pools", POOL | {"manager_id": "m-1"}, "as-app")[0] == 201
-    assert Api(worker.port).get("/metrics")[0] == 200
+    admin = api_ready(worker, issue_token(stack, "root", "admin"))
+    pools = {}
+    for manager in ("m-1", "m-2"):
+        status, pool = admin.post("/pools", POOL | {"manager_id": manager}, f"as-app-{manager}")
+        assert status == 201
+        pools[manager] = pool["id"]
+        for investor in ("i-1", "i-2"):
+            body = {"investor_id": investor, "amount": "10.00"}
+            assert admin.post(f"/pools/{pool['id']}/commitments", body, f"c{manager}{investor}")[
+                0
+            ] == (201)
+    ann = admin.as_(issue_token(stack, "ann", "fund_manager", manager_id="m-1"))
+    ivy = admin.as_(issue_token(stack, "ivy", "investor", investor_id="i-1"))
+    assert ann.get(f"/pools/{pools['m-1']}")[0] == 200
+    assert ann.get(f"/pools/{pools['m-2']}")[0] == 404
+    assert len(ann.get(f"/pools/{pools['m-1']}/positions")[1]) == 2
+    assert [p["pool_id"] for p in ann.get("/investors/i-2/positions")[1]] == [pools["m-1"]]
+    assert {p["pool_id"] for p in ivy.get("/investors/i-1/positions")[1]} == set(pools.values())
+    assert len(admin.get("/investors/i-2/positions")[1]) == 2
+
+    def visible(setting: str | None, value: str | None) -> tuple[set[str], set[tuple[str, str]]]:
+        with db.connect(app_url) as conn, conn.transaction():
+            if setting:
+                conn.execute("SELECT set_config(%s, %s, true)", (setting, value))
+            pool_ids = {r[0] for r in conn.execute("SELECT pool_id FROM pools")}
+            positions = {
+                (r[0], r[1])
+                for r in conn.execute("SELECT pool_id, investor_id FROM pool_positions")
+            }
+        return pool_ids, positions
+
+    every = {(p, i) for p in pools.values() for i in ("i-1", "i-2")}
+    assert visible(None, None) == (set(pools.values()), every)  # the agent, reconciliation
+    assert visible("pulse.manager_id", "m-2") == (
+        {pools["m-2"]},
+        {(pools["m-2"], "i-1"), (pools["m-2"], "i-2")},
+    )
+    assert visible("pulse.manager_id", "m-9") == (set(), set())
+    assert visible("pulse.investor_id", "i-2") == (set(), {(p, "i-2") for p in pools.values()})
+    worker.stop()
+
+    # Auth off, on loopback: one local caller who may do everything, anonymous included.
+    local = Worker(stack, "local", PULSE_DATABASE_URL=app_url, PULSE_AUTH_ENABLED="false").start()
+    workers.append(local)
+    api = api_ready(local, token=None)
+    assert api.post("/pools", POOL | {"manager_id": "m-3"}, "as-local")[0] == 201
+    assert api.get("/metrics")[0] == 200
     verified = audit_verify(stack)
     assert verified.returncode == 0
-    assert "1 rows" in verified.stdout
+    assert "7 rows" in verified.stdout  # 2 pools + 4 commitments by root, 1 pool by local
 
 
 def test_concurrent_audit_appends_form_one_unbroken_chain(database_url: str):

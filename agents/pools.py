@@ -21,7 +21,7 @@ from pipeline.pool_api import (
 )
 from pipeline.pool_commands import PoolCommandHandler
 from pipeline.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
-from pipeline.web_security import TooLarge, principal_of, read_body
+from pipeline.web_security import principal_of, read_body
 
 settings = get_settings()
 commands_topic = faust_topic(app, POOL_COMMANDS)
@@ -67,7 +67,7 @@ class PoolView(View):
             caller = principal_of(request)
             if pool_id is not None and caller.role is not Role.ADMIN:
                 await self.own_pool(request, pool_id)
-            raw = await read_request_body(request)
+            raw = await read_body(request, settings.max_body_bytes)  # 413 from the middleware
             key = request.headers.get("Idempotency-Key")
 
             def check(data: dict[str, Any]) -> None:
@@ -81,13 +81,6 @@ class PoolView(View):
             )
 
         return await self.run(request, send())
-
-
-async def read_request_body(request: Request) -> bytes:
-    try:
-        return await read_body(request, settings.max_body_bytes)
-    except TooLarge as exc:
-        raise ApiError(413, {"error": str(exc)}) from None
 
 
 @app.page("/pools")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -16,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -101,16 +100,9 @@ class BenchStack:
 
     def admin_headers(self) -> dict[str, str]:
         """Authorization for an admin of the pools API (the user is created on first use)."""
-        from datetime import timedelta
+        from tests.harness import user_token
 
-        from config import Settings
-        from models.access import InvalidUser, Principal
-        from pipeline.auth import create_user, issue_token
-
-        admin = Principal.define("bench-admin", "admin")
-        with contextlib.suppress(InvalidUser):
-            create_user(self.database_url, admin)
-        token = issue_token(Settings(), admin, timedelta(hours=6))
+        token = user_token(self.database_url, "bench-admin", "admin", ttl=timedelta(hours=6))
         return {"Authorization": f"Bearer {token}"}
 
     def count(self, table: str = "transactions") -> int:

@@ -43,11 +43,6 @@ def _values(e: AuditEntry) -> tuple[Any, ...]:
     )
 
 
-async def append(conn: psycopg.AsyncConnection, **fields: Any) -> AuditEntry:
-    """Append one entry in its own transaction (``conn`` must not be inside one)."""
-    return (await append_many(conn, [fields]))[0]
-
-
 async def append_many(
     conn: psycopg.AsyncConnection, many: list[dict[str, Any]]
 ) -> list[AuditEntry]:

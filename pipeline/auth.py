@@ -13,21 +13,22 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from psycopg_pool import AsyncConnectionPool
 
 from config import Settings
 from models.access import InvalidUser, Principal, Role, Unauthenticated
 from models.errors import PulseError
 from pipeline import keyring
-from pipeline.db import connect, iso, libpq_url
+from pipeline.db import LazyPool, connect, iso
 
+T = TypeVar("T")
 KEY_PREFIX = "psk_"
 MAX_TTL = timedelta(days=30)
 _TTL = re.compile(r"^(\d+)([smhd])$")
@@ -73,13 +74,20 @@ def _principal(row: Any) -> Principal:
     return Principal(row[0], Role(row[1]), row[2], row[3])
 
 
+_ACTIVE_USER = (
+    "SELECT username, role, manager_id, investor_id FROM api_users"
+    " WHERE username = %s AND disabled_at IS NULL"
+)
+# Using a key is also the check that it is still active.
+_USE_KEY = (
+    "UPDATE api_keys SET last_used_at = now() WHERE key_id = %s AND revoked_at IS NULL"
+    " RETURNING username"
+)
+
+
 def get_user(database_url: str, username: str) -> Principal:
     with connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT username, role, manager_id, investor_id FROM api_users"
-            " WHERE username = %s AND disabled_at IS NULL",
-            (username,),
-        ).fetchone()
+        row = conn.execute(_ACTIVE_USER, (username,)).fetchone()
     if row is None:
         raise UnknownUser(f"no active user {username}")
     return _principal(row)
@@ -215,25 +223,11 @@ class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._keys = keyring.token_keys(settings)
-        self._pool: AsyncConnectionPool | None = None
-        self._opening = asyncio.Lock()
+        self._db = LazyPool(settings.resolved_database_url, max_size=4)
         self._users: dict[str, tuple[Principal | None, float]] = {}
         self._tokens: dict[str, dict[str, Any]] = {}
         self._key_owners: dict[str, tuple[str | None, float]] = {}
         self._verified: dict[str, str] = {}  # sha256 of a key that passed argon2 -> its key id
-
-    async def _db(self) -> AsyncConnectionPool:
-        async with self._opening:  # the first requests arrive together
-            if self._pool is None:
-                pool = AsyncConnectionPool(
-                    libpq_url(self._settings.resolved_database_url()),
-                    min_size=1,
-                    max_size=4,
-                    open=False,
-                )
-                await pool.open()
-                self._pool = pool
-        return self._pool
 
     async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
         if api_key:
@@ -253,33 +247,39 @@ class Authenticator:
                 self._tokens.clear()
             # A verified token stays verified until it expires; its user is still looked up.
             self._tokens[credential] = claims
-        principal = await self._user(str(claims["sub"]))
-        if principal is None:
-            raise Unauthenticated("unknown or disabled user")
+        principal = await self._active_user(str(claims["sub"]))
         if principal.role.value != claims["role"]:
             raise Unauthenticated("the user's role has changed: issue a new token")
         return principal
 
-    async def _user(self, username: str) -> Principal | None:
-        cached = self._users.get(username)
+    async def _lookup(
+        self,
+        cache: dict[str, tuple[T | None, float]],
+        key: str,
+        sql: str,
+        row_to: Callable[[Any], T],
+    ) -> T | None:
+        """One row by ``key``, trusted for USER_TTL seconds: a disabled user or a revoked key is
+        refused within that long."""
+        cached = cache.get(key)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        async with (await self._db()).connection() as conn:
-            row = await (
-                await conn.execute(
-                    "SELECT username, role, manager_id, investor_id FROM api_users"
-                    " WHERE username = %s AND disabled_at IS NULL",
-                    (username,),
-                )
-            ).fetchone()
-        principal = None if row is None else _principal(row)
-        self._users[username] = (principal, time.monotonic() + self.USER_TTL)
+        async with (await self._db.get()).connection() as conn:
+            row = await (await conn.execute(sql, (key,))).fetchone()
+        value = None if row is None else row_to(row)
+        cache[key] = (value, time.monotonic() + self.USER_TTL)
+        return value
+
+    async def _active_user(self, username: str) -> Principal:
+        principal = await self._lookup(self._users, username, _ACTIVE_USER, _principal)
+        if principal is None:
+            raise Unauthenticated("unknown or disabled user")
         return principal
 
     async def _by_api_key(self, key: str) -> Principal:
         key_id, secret = split_api_key(key)
         digest = hashlib.sha256(key.encode()).hexdigest()
-        username = await self._key_owner(key_id)
+        username = await self._lookup(self._key_owners, key_id, _USE_KEY, lambda r: str(r[0]))
         if username is None:
             raise Unauthenticated("unknown or revoked API key")
         if self._verified.get(digest) != key_id:
@@ -287,30 +287,10 @@ class Authenticator:
             if len(self._verified) > 10_000:
                 self._verified.clear()
             self._verified[digest] = key_id
-        principal = await self._user(username)
-        if principal is None:
-            raise Unauthenticated("unknown or disabled user")
-        return principal
-
-    async def _key_owner(self, key_id: str) -> str | None:
-        """The active key's user; revocation is seen within USER_TTL seconds."""
-        cached = self._key_owners.get(key_id)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        async with (await self._db()).connection() as conn:
-            row = await (
-                await conn.execute(
-                    "UPDATE api_keys SET last_used_at = now() WHERE key_id = %s AND revoked_at IS NULL"
-                    " RETURNING username",
-                    (key_id,),
-                )
-            ).fetchone()
-        owner = None if row is None else str(row[0])
-        self._key_owners[key_id] = (owner, time.monotonic() + self.USER_TTL)
-        return owner
+        return await self._active_user(username)
 
     async def _verify_secret(self, key_id: str, secret: str) -> None:
-        async with (await self._db()).connection() as conn:
+        async with (await self._db.get()).connection() as conn:
             row = await (
                 await conn.execute("SELECT secret_hash FROM api_keys WHERE key_id = %s", (key_id,))
             ).fetchone()
@@ -319,7 +299,3 @@ class Authenticator:
             await asyncio.to_thread(_HASHER.verify, row[0] if row else "", secret)
         except (VerificationError, InvalidHashError):
             raise Unauthenticated("unknown or revoked API key") from None
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()

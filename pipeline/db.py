@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import psycopg
 import psycopg.sql
 from alembic import command
 from alembic.config import Config
+from psycopg_pool import AsyncConnectionPool
 
 from models.errors import PulseError
 
@@ -47,6 +50,29 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def connect(url: str, **kwargs: object) -> psycopg.Connection:
     return psycopg.connect(libpq_url(url), **kwargs)  # type: ignore[arg-type]
+
+
+class LazyPool:
+    """An async connection pool opened on first use, inside the running loop, exactly once however
+    many requests arrive together. The URL is resolved then too, not when the module is imported."""
+
+    def __init__(self, url: Callable[[], str], max_size: int) -> None:
+        self._url = url
+        self._max_size = max_size
+        self._pool: AsyncConnectionPool | None = None
+        self._opening = asyncio.Lock()
+
+    async def get(self) -> AsyncConnectionPool:
+        if self._pool is not None:  # the hot path: no lock once open
+            return self._pool
+        async with self._opening:
+            if self._pool is None:
+                pool = AsyncConnectionPool(
+                    libpq_url(self._url()), min_size=1, max_size=self._max_size, open=False
+                )
+                await pool.open()
+                self._pool = pool
+        return self._pool
 
 
 async def connect_async(url: str, **kwargs: object) -> psycopg.AsyncConnection:

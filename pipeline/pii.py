@@ -7,6 +7,7 @@ with the new key so the old one can be dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import InvalidToken, MultiFernet
@@ -28,21 +29,18 @@ class Pii:
         return None if value is None else self._cipher.encrypt(value.encode()).decode()
 
     def reveal(self, token: str | None) -> str | None:
-        if token is None:
-            return None
-        try:
-            return self._cipher.decrypt(token.encode()).decode()
-        except InvalidToken:
-            raise UndecryptablePii(
-                "a personal-data field cannot be decrypted with PULSE_ENCRYPTION_KEYS"
-            ) from None
+        return self._with_keys(self._cipher.decrypt, token)
 
     def rotate(self, token: str | None) -> str | None:
         """The same value under the newest key (a no-op for values already under it, but re-stamped)."""
+        return self._with_keys(self._cipher.rotate, token)
+
+    @staticmethod
+    def _with_keys(operation: Callable[[bytes], bytes], token: str | None) -> str | None:
         if token is None:
             return None
         try:
-            return self._cipher.rotate(token.encode()).decode()
+            return operation(token.encode()).decode()
         except InvalidToken:
             raise UndecryptablePii(
                 "a personal-data field cannot be decrypted with PULSE_ENCRYPTION_KEYS"

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from models.access import LOCAL, Principal, Role
 from pipeline import pool_store
-from pipeline.db import libpq_url
+from pipeline.db import LazyPool
 from pipeline.pool_commands import WAITERS, CommandMessage
 
 MAX_BODY_BYTES = 64 * 1024
@@ -167,20 +167,14 @@ class PoolApi:
         max_body_bytes: int = MAX_BODY_BYTES,
         max_json_depth: int = 8,
     ) -> None:
-        self._url = database_url
         self._max_bytes = max_body_bytes
         self._max_depth = max_json_depth
         self._commands = commands_topic
         self._wait = wait_seconds
-        self._pool: AsyncConnectionPool | None = None
+        self._pool = LazyPool(lambda: database_url, max_size=8)
 
     async def db(self) -> AsyncConnectionPool:
-        if self._pool is None:
-            self._pool = AsyncConnectionPool(
-                libpq_url(self._url), min_size=1, max_size=8, open=False
-            )
-            await self._pool.open()
-        return self._pool
+        return await self._pool.get()
 
     async def command(
         self,

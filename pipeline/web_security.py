@@ -7,7 +7,6 @@ line; and, for every state-changing request, whatever its outcome, an audit log 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -17,14 +16,14 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 from aiohttp import web
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from config import Settings
 from models.access import LOCAL, Forbidden, Principal, Unauthenticated, authorize, is_public
 from models.errors import PulseError
 from pipeline import audit
 from pipeline.auth import Authenticator
-from pipeline.db import libpq_url
+from pipeline.db import LazyPool
 
 log = logging.getLogger("pulse.api")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -86,22 +85,8 @@ class WebSecurity:
         check_bind(settings)
         self.settings = settings
         self.authenticator = Authenticator(settings) if settings.auth_enabled else None
-        self._audit_pool: AsyncConnectionPool | None = None
-        self._opening = asyncio.Lock()
-        self._audit_log = audit.AuditWriter(self._audit_db)
-
-    async def _audit_db(self) -> AsyncConnectionPool:
-        async with self._opening:
-            if self._audit_pool is None:
-                pool = AsyncConnectionPool(
-                    libpq_url(self.settings.resolved_database_url()),
-                    min_size=1,
-                    max_size=2,
-                    open=False,
-                )
-                await pool.open()
-                self._audit_pool = pool
-        return self._audit_pool
+        database = LazyPool(settings.resolved_database_url, max_size=2)
+        self._audit_log = audit.AuditWriter(database.get)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

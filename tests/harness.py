@@ -127,9 +127,20 @@ def issue_token(
 ) -> str:
     """Create the API user (once) and a bearer token for them, as `pulse users create` and
     `pulse tokens issue` would."""
+    return user_token(stack.database_url, username, role, manager_id, investor_id, ttl)
+
+
+def user_token(
+    database_url: str,
+    username: str,
+    role: str,
+    manager_id: str | None = None,
+    investor_id: str | None = None,
+    ttl: timedelta = timedelta(hours=1),
+) -> str:
     principal = Principal.define(username, role, manager_id, investor_id)
     with contextlib.suppress(InvalidUser):
-        create_user(stack.database_url, principal)
+        create_user(database_url, principal)
     return auth.issue_token(Settings(), principal, ttl)
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from config import get_settings
 from pipeline.alert_router import AlertRouter
 from pipeline.app import app
+from pipeline.consuming import consume
+from pipeline.db import LazyPool
+from pipeline.dead_letters import internal_office
 from pipeline.topics import ALERTS, faust_topic
 
 settings = get_settings()
-router = AlertRouter(settings.resolved_database_url())
+router = AlertRouter(LazyPool(settings.resolved_database_url, max_size=2), internal_office(app))
 
 
 @app.agent(faust_topic(app, ALERTS))
 async def route_alerts(stream):  # type: ignore[no-untyped-def]
-    async for events in stream.take_events(500, within=0.01):
-        await router.handle(events)
+    await consume(stream, 500, 0.01, router.handle)
 
 
 if settings.notifier_in_worker:

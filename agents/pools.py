@@ -9,6 +9,8 @@ from faust.web import Request, Response, View
 from config import get_settings
 from models.access import Role, may_create_pool_for, sees_investor, sees_pool
 from pipeline.app import app
+from pipeline.consuming import consume
+from pipeline.dead_letters import internal_office
 from pipeline.pool_api import (
     ApiError,
     CapitalCallBody,
@@ -20,12 +22,15 @@ from pipeline.pool_api import (
     PoolApi,
 )
 from pipeline.pool_commands import PoolCommandHandler
+from pipeline.pool_events_outbox import PoolEventPublisher
+from pipeline.services import guarded
 from pipeline.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
 from pipeline.web_security import principal_of, read_body
 
 settings = get_settings()
 commands_topic = faust_topic(app, POOL_COMMANDS)
-handler = PoolCommandHandler(settings.resolved_database_url(), faust_topic(app, POOL_EVENTS))
+pool_events = PoolEventPublisher(settings.resolved_database_url(), faust_topic(app, POOL_EVENTS))
+handler = PoolCommandHandler(settings.resolved_database_url(), pool_events, internal_office(app))
 api = PoolApi(
     settings.resolved_database_url(),
     commands_topic,
@@ -36,8 +41,12 @@ api = PoolApi(
 
 @app.agent(commands_topic)
 async def apply_pool_commands(stream):  # type: ignore[no-untyped-def]
-    async for events in stream.take_events(500, within=0.005):
-        await handler.handle(events)
+    await consume(stream, 500, 0.005, handler.handle)
+
+
+@app.timer(interval=5.0)
+async def relay_unpublished_pool_events() -> None:
+    await guarded("pool-events relay", pool_events.relay)
 
 
 class PoolView(View):

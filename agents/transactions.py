@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from config import get_settings
 from pipeline.alert_outbox import AlertPublisher
 from pipeline.app import app
+from pipeline.consuming import consume
 from pipeline.detection import AnomalyDetector
 from pipeline.ingest import Ingestor
+from pipeline.partitioning import KeyPartitioner
+from pipeline.services import guarded
 from pipeline.sink import TransactionSink
 from pipeline.topics import ALERTS, TRANSACTIONS, TRANSACTIONS_DLQ, faust_topic
 
@@ -17,19 +22,28 @@ dlq_topic = faust_topic(app, TRANSACTIONS_DLQ)
 alerts_topic = faust_topic(app, ALERTS)
 detector = AnomalyDetector(settings)
 alert_publisher = AlertPublisher(database_url, alerts_topic, detector.rules)
+
+
+async def _partition_count() -> int | None:
+    producer = app.producer._ensure_producer()  # aiokafka's producer: its partitions_for is public
+    return len(await producer.partitions_for(TRANSACTIONS.name))
+
+
 ingestor = Ingestor(
-    TransactionSink(database_url, detector), transactions_topic, dlq_topic, alert_publisher
+    TransactionSink(database_url, detector),
+    transactions_topic,
+    dlq_topic,
+    alert_publisher,
+    KeyPartitioner(_partition_count),
+    timedelta(seconds=settings.max_future_seconds),
 )
 
 
 @app.agent(transactions_topic)
 async def ingest_transactions(stream):  # type: ignore[no-untyped-def]
-    async for events in stream.take_events(
-        settings.sink_batch_size, within=settings.sink_batch_seconds
-    ):
-        await ingestor.handle(events)
+    await consume(stream, settings.sink_batch_size, settings.sink_batch_seconds, ingestor.handle)
 
 
 @app.timer(interval=5.0)
 async def relay_unpublished_alerts() -> None:
-    await alert_publisher.relay()
+    await guarded("alert relay", alert_publisher.relay)

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     commit_interval: float = Field(
         default=0.5, gt=0, description="How often the worker commits consumed offsets (seconds)."
     )
+    commit_every: int = Field(
+        default=2000,
+        ge=1,
+        description="Also commit consumed offsets after this many acknowledged messages.",
+    )
 
     default_threshold: Decimal = Field(
         default=Decimal("10000.00"),
@@ -72,10 +77,15 @@ class Settings(BaseSettings):
     spike_min_count: int = Field(
         default=5, ge=1, description="Fewest transactions in 5 minutes that can be a spike."
     )
+    max_future_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="A transaction dated further ahead of the worker's clock is dead-lettered as future_date.",
+    )
     late_event_seconds: int = Field(
         default=120,
         ge=0,
-        description="Events this far behind the newest event time still count in spike windows.",
+        description="Events this far behind their syndicate's newest event time still count in spike windows.",
     )
 
     twilio_account_sid: str | None = Field(
@@ -111,6 +121,14 @@ class Settings(BaseSettings):
         description="A claimed notification is retried after this long without an outcome.",
     )
 
+    auth_failure_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications per client address (and per API key id) before 429 with Retry-After.",
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60.0, gt=0, description="The window in which failed authentications are counted."
+    )
     auth_enabled: bool = Field(
         default=True,
         description="Require a bearer token or API key on every HTTP route but /health. Off: the web server must bind to a loopback address.",

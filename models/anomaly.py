@@ -6,6 +6,7 @@ of the same input in the same order yields the same alerts.
 
 from __future__ import annotations
 
+import json
 import uuid
 from bisect import bisect_right, insort
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ BASELINE_WINDOW = 60 * MINUTE  # (t - 65 min, t - 5 min], averaged per 5 minutes
 BASELINE_SLOTS = BASELINE_WINDOW // CURRENT_WINDOW  # 12
 WARM_UP = 60 * MINUTE
 _ALERT_NS = uuid.UUID("b7d7c3a2-5e0f-4c1b-8f6e-2a9d4e3c1f70")
+_ALERT_NS_V2 = uuid.UUID("0c4f9a61-7d2e-4b3a-9e85-1f6a2d7c3b94")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -63,7 +65,16 @@ class Alert:
 
 
 def alert_id(kind: AlertKind, syndicate_id: str, transaction_id: str) -> uuid.UUID:
-    """Deterministic: the same trigger always gives the same id, so replays never duplicate."""
+    """Deterministic: the same trigger always gives the same id, so replays never duplicate.
+
+    The first scheme joined the parts with ``/``, which is ambiguous once an id holds a ``/``
+    (``a/b`` + ``c`` and ``a`` + ``b/c``). Ids without one keep that scheme, so stored alerts keep
+    their ids and replaying old input finds them; any id with a ``/`` takes the second scheme, an
+    unambiguous JSON array under its own namespace.
+    """
+    if "/" in syndicate_id or "/" in transaction_id:
+        parts = json.dumps([str(kind), syndicate_id, transaction_id], ensure_ascii=True)
+        return uuid.uuid5(_ALERT_NS_V2, parts)
     return uuid.uuid5(_ALERT_NS, f"{kind}/{syndicate_id}/{transaction_id}")
 
 
@@ -94,12 +105,18 @@ def large_transaction(transaction: Transaction, rules: SyndicateRules) -> Alert 
 
 @dataclass(slots=True)
 class SyndicateWindow:
-    """One syndicate's recent in-window event times, its history start and its open spike."""
+    """One syndicate's recent in-window event times, its own event-time watermark, its history
+    start and its open spike.
+
+    Lateness is judged against the syndicate's own newest event, not its partition's: a producer
+    whose clock runs minutes behind its partition-mates still gets its spikes detected.
+    """
 
     times: list[int] = field(default_factory=list)
     first_event: int | None = None
     spike_open: bool = False
     alerted_count: int = 0
+    watermark: int | None = None
 
     def count(self, after: int, upto: int) -> int:
         """Events with after < time <= upto."""
@@ -109,6 +126,10 @@ class SyndicateWindow:
         cut = bisect_right(self.times, before)
         if cut:
             del self.times[:cut]
+
+    def state(self) -> tuple[int | None, bool, int, int | None]:
+        """What is stored of this window besides its times."""
+        return self.first_event, self.spike_open, self.alerted_count, self.watermark
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,33 +209,37 @@ def spike(
 
 @dataclass
 class PartitionWindows:
-    """All spike state of one source partition: its syndicates and its event-time watermark."""
+    """The spike state of one source partition: the windows of its syndicates."""
 
     lateness: int
-    watermark: int | None = None
     syndicates: dict[str, SyndicateWindow] = field(default_factory=dict)
 
-    def is_late(self, t: int) -> bool:
-        return self.watermark is not None and t < self.watermark - self.lateness
+    def is_late(self, window: SyndicateWindow, t: int) -> bool:
+        return window.watermark is not None and t < window.watermark - self.lateness
 
     def observe(
         self, transaction: Transaction, window: SyndicateWindow, rules: SyndicateRules
     ) -> tuple[bool, Alert | None]:
         """Apply one newly stored transaction; returns (counted in the windows, spike alert)."""
         t = to_micros(transaction.transaction_date)
-        if self.is_late(t):
+        if self.is_late(window, t):
             return False, None
-        if self.watermark is None or t > self.watermark:
-            self.watermark = t
+        if window.watermark is None or t > window.watermark:
+            window.watermark = t
         insort(window.times, t)
         if window.first_event is None or t < window.first_event:
             window.first_event = t
         alert = spike(window, transaction, t, rules)
-        if len(window.times) > 64 and window.times[0] < self.horizon():
-            window.prune(self.horizon())
+        horizon = self.horizon(window.watermark)
+        if len(window.times) > 64 and window.times[0] < horizon:
+            window.prune(horizon)
         return True, alert
 
-    def horizon(self) -> int:
+    def horizon(self, watermark: int) -> int:
         """Older events can no longer fall in any window an accepted event looks at."""
-        assert self.watermark is not None
-        return self.watermark - self.lateness - CURRENT_WINDOW - BASELINE_WINDOW
+        return watermark - self.lateness - CURRENT_WINDOW - BASELINE_WINDOW
+
+    @property
+    def lookback_seconds(self) -> float:
+        """How far behind a syndicate's watermark its stored events still matter."""
+        return (self.lateness + CURRENT_WINDOW + BASELINE_WINDOW) / 1_000_000

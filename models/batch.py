@@ -6,8 +6,9 @@ dead-letter and what to forward, and does the I/O itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from models.errors import InvalidTransaction
 from models.transaction import Transaction, decode_transaction
@@ -35,6 +36,18 @@ class DeadLetter:
     source: SourceMessage
     reason: str
     detail: str
+    # The exception's type, for ``internal_error``: which code path the message broke.
+    error_type: str | None = None
+
+
+def internal_error(source: SourceMessage, exc: BaseException) -> DeadLetter:
+    """A message whose content made our own code raise: set aside, never retried in a loop."""
+    return DeadLetter(source, "internal_error", printable(repr(exc)), type(exc).__name__)
+
+
+def printable(text: str, limit: int = 1000) -> str:
+    """Detail text that PostgreSQL and a Kafka header can both hold."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:limit]
 
 
 @dataclass
@@ -56,19 +69,36 @@ def conflict(source: SourceMessage, transaction_id: str) -> DeadLetter:
     )
 
 
-def triage(messages: Iterable[SourceMessage]) -> Triage:
+def triage(
+    messages: Iterable[SourceMessage],
+    now: datetime,
+    max_future: timedelta,
+    partition_of: Callable[[bytes], int | None] = lambda key: None,
+) -> Triage:
+    """``now`` is the worker's clock: an event dated beyond ``now + max_future`` is refused, so one
+    message cannot move a syndicate's event time into the future and silence its windows.
+    ``partition_of`` names the partition a key belongs in (None: not known, take it as it comes)."""
     result = Triage()
     seen: dict[str, Transaction] = {}
+    latest = now + max_future
     for message in messages:
         try:
             transaction = decode_transaction(message.value)
+            if transaction.transaction_date > latest:
+                raise InvalidTransaction(
+                    "future_date",
+                    f"transaction_date {transaction.transaction_date.isoformat()} is more than "
+                    f"{max_future.total_seconds():.0f} s ahead of the worker's clock",
+                )
+            key = transaction.syndicate_id.encode()
+            home = partition_of(key)
         except InvalidTransaction as exc:
             result.dead.append(DeadLetter(message, exc.reason, exc.detail))
             continue
         except Exception as exc:  # a decoder bug must not stop the worker
-            result.dead.append(DeadLetter(message, "internal_error", repr(exc)))
+            result.dead.append(internal_error(message, exc))
             continue
-        if message.key != transaction.syndicate_id.encode():
+        if message.key != key or (home is not None and home != message.partition):
             result.misrouted.append(Accepted(transaction, message))
             continue
         first = seen.get(transaction.transaction_id)

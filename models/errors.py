@@ -7,8 +7,8 @@ class PulseError(Exception):
     """Base of every error Syndicate Pulse raises on purpose."""
 
 
-class InvalidTransaction(PulseError):
-    """A message on ``transactions`` that breaks the message contract.
+class InvalidMessage(PulseError):
+    """A message, on any topic a worker reads, that breaks its topic's contract.
 
     ``reason`` is a short machine-friendly code (it labels DLQ metrics);
     ``detail`` is the human sentence stored with the dead letter.
@@ -18,3 +18,7 @@ class InvalidTransaction(PulseError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class InvalidTransaction(InvalidMessage):
+    """A message on ``transactions`` that breaks the message contract."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from models.errors import InvalidTransaction
+from models.messages import storable
 from models.money import MoneyError, parse_amount
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -31,6 +32,9 @@ FIELDS = (
     "currency",
 )
 _CURRENCY = re.compile(r"[A-Z]{3}")
+# The earliest event time accepted: the window arithmetic and every client reading the rows back
+# (psycopg refuses years before 1) stay far from the edges of the calendar.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 # RFC 3339: full date, 'T' (or space, as RFC 3339 section 5.6 allows), time, offset.
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
@@ -121,6 +125,8 @@ def _identifier(doc: dict[str, Any], field: str) -> str:
         raise InvalidTransaction("bad_field", f"{field} must not be empty")
     if len(text) > MAX_ID_LENGTH:
         raise InvalidTransaction("bad_field", f"{field} is longer than {MAX_ID_LENGTH} characters")
+    if not storable(text):
+        raise InvalidTransaction("bad_text", f"{field} holds a NUL or a lone surrogate: {text!r}")
     return text
 
 
@@ -142,9 +148,14 @@ def _timestamp(doc: dict[str, Any]) -> datetime:
             "bad_date", f"transaction_date {value!r} is not an RFC 3339 timestamp with an offset"
         )
     try:
-        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidTransaction("bad_date", f"transaction_date {value!r}: {exc}") from None
+    if moment < EARLIEST:
+        raise InvalidTransaction(
+            "past_date", f"transaction_date {value!r} is before {EARLIEST.isoformat()}"
+        )
+    return moment
 
 
 def _currency(doc: dict[str, Any]) -> str:

@@ -1,56 +1,51 @@
-"""From topic ``alerts`` to the notification outbox: who must hear about each alert, on which channels."""
+"""From topic ``alerts`` to the notification outbox: who must hear about each alert, on which channels.
+
+Messages that break the alerts contract, or whose content PostgreSQL refuses, go to ``internal-dlq``;
+every other alert of the batch is routed.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-import psycopg
-
+from models.batch import DeadLetter, SourceMessage, internal_error
+from models.errors import InvalidMessage
+from models.messages import decode_alert
 from pipeline import outbox
-from pipeline.db import connect_async
-from pipeline.ingest import EXIT_INTERNAL_ERROR
+from pipeline.consuming import isolate, source_of
+from pipeline.db import LazyPool
+from pipeline.dead_letters import DeadLetterOffice
 from pipeline.retry import retry_transient
 
-log = logging.getLogger(__name__)
+Routed = tuple[SourceMessage, dict[str, Any]]
 
 
 class AlertRouter:
-    def __init__(self, database_url: str) -> None:
-        self._url = database_url
-        self._conn: psycopg.AsyncConnection | None = None
-
-    async def _connection(self) -> psycopg.AsyncConnection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await connect_async(self._url, autocommit=True)
-        return self._conn
-
-    async def _discard(self) -> None:
-        self._conn = None
+    def __init__(self, database: LazyPool, dead_letters: DeadLetterOffice) -> None:
+        self._database = database
+        self._dead_letters = dead_letters
 
     async def handle(self, events: Sequence[Any]) -> int:
-        """Enqueue notifications for a batch of alerts; never raises (see pipeline.ingest)."""
-        try:
-            alerts = []
-            for event in events:
-                try:
-                    alert = orjson.loads(event.message.value)
-                    alert["alert_id"], alert["syndicate_id"]
-                    alerts.append(alert)
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    log.error(
-                        "skipping a malformed message on alerts at offset %s", event.message.offset
-                    )
-            if not alerts:
-                return 0
+        """Enqueue notifications for a batch of alerts; returns how many rows were new."""
+        letters: list[DeadLetter] = []
+        alerts: list[Routed] = []
+        for event in events:
+            source = source_of(event)
+            try:
+                alerts.append((source, decode_alert(source.value)))
+            except InvalidMessage as exc:
+                letters.append(DeadLetter(source, exc.reason, exc.detail))
+        added = await isolate(
+            alerts, self._enqueue, lambda item, exc: letters.append(internal_error(item[0], exc))
+        )
+        await self._dead_letters.send(letters)
+        return sum(added)
 
-            async def attempt() -> int:
-                return await outbox.enqueue(await self._connection(), alerts)
+    async def _enqueue(self, chunk: Sequence[Routed]) -> int:
+        async def attempt() -> int:
+            pool = await self._database.get()
+            async with pool.connection() as conn:
+                return await outbox.enqueue(conn, [a for _, a in chunk])
 
-            return await retry_transient(attempt, self._discard, f"routing {len(alerts)} alerts")
-        except Exception:
-            log.critical("routing alerts failed unexpectedly; stopping hard", exc_info=True)
-            os._exit(EXIT_INTERNAL_ERROR)
+        return await retry_transient(attempt, None, f"routing {len(chunk)} alerts")

@@ -37,7 +37,7 @@ def create_app(settings: Settings) -> faust.App:
         # Offsets are only committed for acknowledged events, i.e. after the database
         # commit; committing often keeps the redelivered tail after a crash short.
         broker_commit_interval=settings.commit_interval,
-        broker_commit_every=settings.sink_batch_size,
+        broker_commit_every=settings.commit_every,
         web_enabled=True,
         # Ops watch the worker through the stats endpoint (`/`) and `/assignment/`.
         web_stats_enabled=True,

@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from config import Settings
 from models.access import InvalidUser, Principal, Role, Unauthenticated
 from models.errors import PulseError
+from models.throttle import FailureThrottle
 from pipeline import keyring
 from pipeline.db import LazyPool, connect, iso
 
@@ -38,6 +39,14 @@ _HASHER = PasswordHasher()
 
 class UnknownUser(PulseError):
     """No API user has that name."""
+
+
+class Throttled(PulseError):
+    """Too many failed authentications from this client or for this key: 429 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentications; retry in {retry_after} s")
+        self.retry_after = retry_after
 
 
 def parse_ttl(text: str) -> timedelta:
@@ -78,11 +87,9 @@ _ACTIVE_USER = (
     "SELECT username, role, manager_id, investor_id FROM api_users"
     " WHERE username = %s AND disabled_at IS NULL"
 )
-# Using a key is also the check that it is still active.
-_USE_KEY = (
-    "UPDATE api_keys SET last_used_at = now() WHERE key_id = %s AND revoked_at IS NULL"
-    " RETURNING username"
-)
+# An active key's owner and secret hash; nothing is written before the secret is verified.
+_ACTIVE_KEY = "SELECT username, secret_hash FROM api_keys WHERE key_id = %s AND revoked_at IS NULL"
+_USED_KEY = "UPDATE api_keys SET last_used_at = now() WHERE key_id = %s"
 
 
 def get_user(database_url: str, username: str) -> Principal:
@@ -226,10 +233,32 @@ class Authenticator:
         self._db = LazyPool(settings.resolved_database_url, max_size=4)
         self._users: dict[str, tuple[Principal | None, float]] = {}
         self._tokens: dict[str, dict[str, Any]] = {}
-        self._key_owners: dict[str, tuple[str | None, float]] = {}
+        self._key_owners: dict[str, tuple[tuple[str, str] | None, float]] = {}
+        self._throttle = FailureThrottle(
+            limit=settings.auth_failure_limit, window=settings.auth_failure_window_seconds
+        )
         self._verified: dict[str, str] = {}  # sha256 of a key that passed argon2 -> its key id
 
-    async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
+    async def authenticate(
+        self, authorization: str | None, api_key: str | None, client: str = ""
+    ) -> Principal:
+        now = time.monotonic()
+        keys = [f"client:{client}"]
+        presented = api_key or (authorization or "").partition(" ")[2].strip()
+        if presented.startswith(KEY_PREFIX):
+            keys.append(f"key:{presented[len(KEY_PREFIX) :].split('_', 1)[0]}")
+        wait = max(self._throttle.retry_after(k, now) for k in keys) if presented else 0
+        if wait:
+            raise Throttled(wait)
+        try:
+            return await self._authenticate(authorization, api_key)
+        except Unauthenticated:
+            if presented:  # a wrong credential counts; asking without one guesses nothing
+                for k in keys:
+                    self._throttle.failed(k, now)
+            raise
+
+    async def _authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
         if api_key:
             return await self._by_api_key(api_key)
         if not authorization:
@@ -279,23 +308,19 @@ class Authenticator:
     async def _by_api_key(self, key: str) -> Principal:
         key_id, secret = split_api_key(key)
         digest = hashlib.sha256(key.encode()).hexdigest()
-        username = await self._lookup(self._key_owners, key_id, _USE_KEY, lambda r: str(r[0]))
-        if username is None:
+        found = await self._lookup(self._key_owners, key_id, _ACTIVE_KEY, lambda r: (r[0], r[1]))
+        if found is None:
             raise Unauthenticated("unknown or revoked API key")
+        username, secret_hash = found
         if self._verified.get(digest) != key_id:
-            await self._verify_secret(key_id, secret)
+            try:
+                # argon2 is slow by design: off the event loop, and once per key per process.
+                await asyncio.to_thread(_HASHER.verify, secret_hash, secret)
+            except (VerificationError, InvalidHashError):
+                raise Unauthenticated("unknown or revoked API key") from None
             if len(self._verified) > 10_000:
                 self._verified.clear()
             self._verified[digest] = key_id
+            async with (await self._db.get()).connection() as conn:
+                await conn.execute(_USED_KEY, (key_id,))
         return await self._active_user(username)
-
-    async def _verify_secret(self, key_id: str, secret: str) -> None:
-        async with (await self._db.get()).connection() as conn:
-            row = await (
-                await conn.execute("SELECT secret_hash FROM api_keys WHERE key_id = %s", (key_id,))
-            ).fetchone()
-        try:
-            # argon2 is slow by design: off the event loop, and once per key per process.
-            await asyncio.to_thread(_HASHER.verify, row[0] if row else "", secret)
-        except (VerificationError, InvalidHashError):
-            raise Unauthenticated("unknown or revoked API key") from None

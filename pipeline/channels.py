@@ -29,6 +29,10 @@ class Sender(Protocol):
         ...
 
 
+# The longest one provider call can take (connect and read): a claim's lease must outlast it.
+PROVIDER_TIMEOUT_SECONDS = 15.0
+
+
 class SmsSender:
     def __init__(self, settings: Settings) -> None:
         from twilio.http.http_client import TwilioHttpClient

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -141,7 +141,10 @@ def generate(
     syndicates: Annotated[int, typer.Option(min=1)] = 300,
     transactions: Annotated[int, typer.Option(min=0)] = 50_000,
     seed: int = 1,
-    start: Annotated[str | None, typer.Option(help="RFC 3339 start time (default: now)")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="RFC 3339 start time (default: so that the data ends now)"),
+    ] = None,
     rate: Annotated[
         float, typer.Option(min=0.001, help="Transactions per second of event time")
     ] = 50.0,
@@ -150,7 +153,9 @@ def generate(
     from pipeline.generate import GeneratorSpec, write
     from pipeline.generate import generate as run
 
-    begin = datetime.now(UTC) if start is None else _parse_time(start)
+    # Ending now by default: events dated ahead of the workers' clocks are dead-lettered (future_date).
+    span = timedelta(seconds=transactions / rate)
+    begin = datetime.now(UTC) - span if start is None else _parse_time(start)
     spec = GeneratorSpec(investors, syndicates, transactions, seed, begin, rate)
     count = write(run(spec), out_file)
     err.print(f"wrote {count} transactions to {out_file}")
@@ -455,7 +460,7 @@ def pools_reconcile(pool_id: Annotated[str | None, typer.Argument()] = None) -> 
 @dlq_app.command("list")
 def dlq_list(
     topic: Annotated[
-        str, typer.Option(help="transactions-dlq or notifications-dlq")
+        str, typer.Option(help="transactions-dlq, internal-dlq or notifications-dlq")
     ] = "transactions-dlq",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:

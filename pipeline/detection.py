@@ -1,11 +1,15 @@
 """Anomaly detection inside the sink's database transaction.
 
-The spike windows are kept in memory per source partition, but they are only ever a cache of
-what PostgreSQL holds: the stored transactions flagged ``in_spike_window``, each syndicate's
-first event and open spike, and the partition's watermark, all written in the same database
-transaction as the rows that moved them. So a crash, a redelivery or a rebalance can never
-count an event twice (the same reason the aggregates are exact), and a restarted worker
-rebuilds exactly the windows it had at its last commit.
+The spike windows are kept in memory, but they are only ever a cache of what PostgreSQL holds: the
+stored transactions flagged ``in_spike_window``, and each syndicate's watermark, first event and
+open spike, all written in the same database transaction as the rows that moved them. So a crash,
+a redelivery or a rebalance can never count an event twice (the same reason the aggregates are
+exact), and a restarted worker rebuilds exactly the windows it had at its last commit.
+
+A syndicate's window is loaded when a batch first brings it, before that batch's rows are inserted
+(loaded after, it would read them and count them twice). Each source partition's version in
+``partition_state`` tells whether another worker wrote the partition since this one did; if so, its
+cached windows are dropped and loaded again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 import orjson
 import psycopg
 
+import sql
 from config import Settings
 from models.anomaly import (
     Alert,
@@ -48,6 +53,10 @@ class _Cached:
     version: int
 
 
+def _moment(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
+
+
 class AnomalyDetector:
     def __init__(self, settings: Settings) -> None:
         self.rules = RulesCache(settings)
@@ -61,19 +70,56 @@ class AnomalyDetector:
         for p in partitions or ():
             self._partitions.pop(p, None)
 
-    async def prepare(self, conn: psycopg.AsyncConnection, partitions: Sequence[int]) -> None:
-        """Bring the windows of ``partitions`` up to date; call before the batch's rows are inserted.
-
-        A rebuild reads the stored transactions: after this batch's INSERT, it would read the
-        batch's own rows and then count them a second time when they are observed.
-        """
+    async def prepare(self, conn: psycopg.AsyncConnection, accepted: Sequence[Accepted]) -> None:
+        """Bring the windows of the batch's syndicates up to date, before its rows are inserted."""
         await self.rules.refresh(conn)
-        await self._load(conn, sorted(partitions))
+        by_partition: dict[int, set[str]] = {}
+        for a in accepted:
+            by_partition.setdefault(a.source.partition, set()).add(a.transaction.syndicate_id)
+        if not by_partition:
+            return
+        rows = await (
+            await conn.execute(sql.load("partition_versions"), (TOPIC, sorted(by_partition)))
+        ).fetchall()
+        versions = dict(rows)
+        for p, syndicates in sorted(by_partition.items()):
+            version = versions.get(p, 0)
+            cached = self._partitions.get(p)
+            if cached is None or cached.version != version:
+                # First sight of this partition, or someone else wrote it since.
+                cached = self._partitions[p] = _Cached(PartitionWindows(self.lateness), version)
+                log.info("spike windows of partition %d reset (version %d)", p, version)
+            await self._load_syndicates(conn, cached.windows, syndicates)
+
+    async def _load_syndicates(
+        self, conn: psycopg.AsyncConnection, windows: PartitionWindows, syndicate_ids: set[str]
+    ) -> None:
+        missing = sorted(s for s in syndicate_ids if s not in windows.syndicates)
+        if not missing:
+            return
+        rows = await (
+            await conn.execute(
+                sql.load("load_syndicate_windows"),
+                {"lookback": windows.lookback_seconds, "syndicates": missing},
+            )
+        ).fetchall()
+        known = {r[0]: r for r in rows}
+        for s in missing:
+            row = known.get(s)
+            window = SyndicateWindow()
+            if row is not None:
+                _, first_event, spike_open, alerted_count, watermark, times = row
+                window.first_event = to_micros(first_event)
+                window.spike_open = spike_open
+                window.alerted_count = alerted_count
+                window.watermark = to_micros(watermark)
+                window.times = [to_micros(t) for t in times]
+            windows.syndicates[s] = window
 
     async def detect(self, conn: psycopg.AsyncConnection, stored: Sequence[Accepted]) -> Detection:
         """Apply newly stored transactions, in consumption order; write alerts and state.
 
-        The partitions must have been ``prepare``d in the same database transaction.
+        The batch must have been ``prepare``d in the same database transaction.
         """
         result = Detection()
         by_partition: dict[int, list[Accepted]] = {}
@@ -83,11 +129,10 @@ class AnomalyDetector:
             return result
         late_ids: list[str] = []
         # What each touched syndicate's stored row said before this batch: only changes are written.
-        before: dict[str, tuple[int | None, bool, int]] = {}
-        touched: dict[str, SyndicateWindow] = {}
+        before: dict[str, tuple[object, ...]] = {}
+        touched: dict[str, tuple[int, SyndicateWindow]] = {}
         for partition, rows in by_partition.items():
             windows = self._partitions[partition].windows
-            await self._load_syndicates(conn, windows, {a.transaction.syndicate_id for a in rows})
             for a in sorted(rows, key=lambda r: r.source.offset):
                 t = a.transaction
                 rules = self.rules.get(t.syndicate_id)
@@ -96,121 +141,48 @@ class AnomalyDetector:
                     result.alerts.append(large)
                 window = windows.syndicates[t.syndicate_id]
                 if t.syndicate_id not in before:
-                    before[t.syndicate_id] = (
-                        window.first_event,
-                        window.spike_open,
-                        window.alerted_count,
-                    )
-                    touched[t.syndicate_id] = window
+                    before[t.syndicate_id] = window.state()
+                    touched[t.syndicate_id] = (partition, window)
                 counted, spike = windows.observe(t, window, rules)
                 if not counted:
                     late_ids.append(t.transaction_id)
                 if spike:
                     result.alerts.append(spike)
-        touched = {
-            s: w
-            for s, w in touched.items()
-            if before[s] != (w.first_event, w.spike_open, w.alerted_count)
-        }
+        changed = {s: pw for s, pw in touched.items() if before[s] != pw[1].state()}
         result.late = len(late_ids)
         metrics.LATE_EVENTS.inc(result.late)
-        await self._save(conn, by_partition, touched, late_ids)
+        await self._save(conn, sorted(by_partition), changed, late_ids)
         if result.alerts:
             await self._insert_alerts(conn, result)
         return result
 
-    async def _load(self, conn: psycopg.AsyncConnection, partitions: list[int]) -> None:
-        rows = await (
-            await conn.execute(
-                "SELECT partition, watermark, version FROM partition_state WHERE topic = %s AND partition = ANY(%s)",
-                (TOPIC, partitions),
-            )
-        ).fetchall()
-        stored = {r[0]: (r[1], r[2]) for r in rows}
-        for p in partitions:
-            watermark, version = stored.get(p, (None, 0))
-            cached = self._partitions.get(p)
-            if cached is not None and cached.version == version:
-                continue
-            # First sight of this partition, or someone else wrote it since: rebuild from the database.
-            windows = PartitionWindows(lateness=self.lateness)
-            if watermark is not None:
-                windows.watermark = to_micros(watermark)
-                cur = await conn.execute(
-                    "SELECT syndicate_id, transaction_date FROM transactions"
-                    " WHERE source_partition = %s AND in_spike_window AND transaction_date > %s"
-                    " ORDER BY transaction_date",
-                    (p, from_micros(windows.horizon())),
-                )
-                times: dict[str, list[int]] = {}
-                async for syndicate_id, moment in cur:
-                    times.setdefault(syndicate_id, []).append(to_micros(moment))
-                await self._load_syndicates(conn, windows, set(times), times)
-            self._partitions[p] = _Cached(windows, version)
-            log.info("spike windows of partition %d loaded (version %d)", p, version)
-
-    async def _load_syndicates(
-        self,
-        conn: psycopg.AsyncConnection,
-        windows: PartitionWindows,
-        syndicate_ids: set[str],
-        times: dict[str, list[int]] | None = None,
-    ) -> None:
-        missing = [s for s in syndicate_ids if s not in windows.syndicates]
-        if not missing:
-            return
-        rows = await (
-            await conn.execute(
-                "SELECT syndicate_id, first_event_at, spike_open, alerted_count FROM syndicate_activity"
-                " WHERE syndicate_id = ANY(%s)",
-                (missing,),
-            )
-        ).fetchall()
-        known = {r[0]: r for r in rows}
-        for s in missing:
-            row = known.get(s)
-            window = SyndicateWindow(times=(times or {}).get(s, []))
-            if row is not None:
-                window.first_event = to_micros(row[1])
-                window.spike_open = row[2]
-                window.alerted_count = row[3]
-            windows.syndicates[s] = window
-
     async def _save(
         self,
         conn: psycopg.AsyncConnection,
-        by_partition: dict[int, list[Accepted]],
-        touched: dict[str, SyndicateWindow],
+        partitions: list[int],
+        changed: dict[str, tuple[int, SyndicateWindow]],
         late_ids: list[str],
     ) -> None:
         if late_ids:
-            await conn.execute(
-                "UPDATE transactions SET in_spike_window = false WHERE transaction_id = ANY(%s)",
-                (late_ids,),
-            )
+            await conn.execute(sql.load("mark_late"), (late_ids,))
         activity = [
-            (s, from_micros(w.first_event), w.spike_open, w.alerted_count)
-            for s, w in sorted(touched.items())
+            (
+                s,
+                p,
+                _moment(w.first_event),
+                w.spike_open,
+                w.alerted_count,
+                _moment(w.watermark),
+            )
+            for s, (p, w) in sorted(changed.items())
             if w.first_event is not None
         ]
         if activity:
             await conn.execute(
-                "INSERT INTO syndicate_activity (syndicate_id, first_event_at, spike_open, alerted_count)"
-                " SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::boolean[], %s::integer[])"
-                " ON CONFLICT (syndicate_id) DO UPDATE SET first_event_at = excluded.first_event_at,"
-                " spike_open = excluded.spike_open, alerted_count = excluded.alerted_count",
-                [list(col) for col in zip(*activity, strict=True)],
+                sql.load("save_syndicate_activity"), [list(c) for c in zip(*activity, strict=True)]
             )
-        partitions = sorted(by_partition)
-        watermarks = [self._partitions[p].windows.watermark for p in partitions]
         rows = await (
-            await conn.execute(
-                "INSERT INTO partition_state (topic, partition, watermark, version)"
-                " SELECT %s, p, w, 1 FROM unnest(%s::integer[], %s::timestamptz[]) AS u(p, w)"
-                " ON CONFLICT (topic, partition) DO UPDATE SET watermark = excluded.watermark,"
-                " version = partition_state.version + 1 RETURNING partition, version",
-                (TOPIC, partitions, [None if w is None else from_micros(w) for w in watermarks]),
-            )
+            await conn.execute(sql.load("bump_partition_versions"), (TOPIC, partitions))
         ).fetchall()
         for p, version in rows:
             self._partitions[p].version = version
@@ -218,9 +190,7 @@ class AnomalyDetector:
     async def _insert_alerts(self, conn: psycopg.AsyncConnection, result: Detection) -> None:
         async with conn.cursor() as cur:
             await cur.executemany(
-                "INSERT INTO alerts (alert_id, kind, syndicate_id, transaction_id, observed, expected, ratio,"
-                " window_start, window_end, event_time, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (alert_id) DO NOTHING",
+                sql.load("insert_alert"),
                 [
                     (
                         a.alert_id,

@@ -1,104 +1,129 @@
 """Ingestion service: what the transactions agent does with each batch.
 
-Never raises on input. A transient database failure is retried until it
-passes; anything unexpected stops the process hard, because an exception that
-escapes a ``take_events()`` body acknowledges the batch (commits its offsets)
-and the messages would be lost.
+Never raises on input. Transient failures (database, broker) are retried until they pass; a
+message whose content breaks the write is isolated and dead-lettered as ``internal_error`` while
+the rest of its batch is stored (pipeline.failures says which failure is which). The agent
+acknowledges the batch only after ``handle`` returns (pipeline.consuming).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.batch import DeadLetter, SourceMessage, triage
-from pipeline import metrics
+from models.batch import Accepted, DeadLetter, SourceMessage, Triage, internal_error, triage
+from pipeline import dead_letters, metrics
 from pipeline.alert_outbox import AlertPublisher
+from pipeline.consuming import isolate
+from pipeline.failures import Failure, classify
+from pipeline.partitioning import KeyPartitioner
 from pipeline.retry import retry_transient
 from pipeline.sink import SinkResult, TransactionSink
 
 log = logging.getLogger(__name__)
-EXIT_INTERNAL_ERROR = 70
-
-
-def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    src = letter.source
-    return [
-        ("pulse.reason", letter.reason.encode()),
-        ("pulse.detail", letter.detail.encode()),
-        ("pulse.source.topic", src.topic.encode()),
-        ("pulse.source.partition", str(src.partition).encode()),
-        ("pulse.source.offset", str(src.offset).encode()),
-    ]
 
 
 class Ingestor:
     def __init__(
-        self, sink: TransactionSink, transactions_topic: Any, dlq_topic: Any, alerts: AlertPublisher
+        self,
+        sink: TransactionSink,
+        transactions_topic: Any,
+        dlq_topic: Any,
+        alerts: AlertPublisher,
+        partitioner: KeyPartitioner,
+        max_future: timedelta,
     ) -> None:
         self.sink = sink
         self.transactions_topic = transactions_topic
         self.dlq_topic = dlq_topic
         self.alerts = alerts
+        self.partitioner = partitioner
+        self.max_future = max_future
 
     async def handle(self, events: Sequence[Any]) -> SinkResult:
-        try:
-            return await self._handle(events)
-        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-            raise  # shutting down: the batch stays unacknowledged and is redelivered
-        except BaseException:
-            log.critical(
-                "ingestion failed unexpectedly; stopping hard so nothing is acknowledged",
-                exc_info=True,
-            )
-            os._exit(EXIT_INTERNAL_ERROR)
-
-    async def _handle(self, events: Sequence[Any]) -> SinkResult:
         messages = [
             SourceMessage(m.topic, m.partition, m.offset, m.key, m.value)
             for m in (e.message for e in events)
         ]
-        batch = triage(messages)
-        pending = []
-        for a in batch.misrouted:
-            # Re-keyed by syndicate; its transaction_id makes the copy harmless if this batch is redelivered.
-            pending.append(
-                await self.transactions_topic.send(
-                    key=a.transaction.syndicate_id.encode(), value=a.source.value
-                )
-            )
+        await self.partitioner.refresh()
+        batch = triage(messages, datetime.now(UTC), self.max_future, self.partitioner)
+        await self._reroute(batch.misrouted)
         started = time.perf_counter()
-        result = await retry_transient(
-            lambda: self.sink.write(batch.accepted, batch.dead),
-            on_failure=self._on_sink_failure,
-            what=f"writing a batch of {len(batch.accepted)} transactions",
-        )
+        result = await self._write(batch)
         metrics.SINK_SECONDS.observe(time.perf_counter() - started)
         metrics.SINK_BATCH_SIZE.observe(len(batch.accepted))
-        for letter in result.dead:
-            pending.append(
-                await self.dlq_topic.send(
-                    key=letter.source.key,
-                    value=letter.source.value or b"",
-                    headers=dead_letter_headers(letter),
-                )
-            )
-            metrics.DEAD_LETTERS.labels(letter.source.topic, letter.reason).inc()
-        for fut in pending:
-            await fut  # delivered before this batch is acknowledged
+        # Delivered before the batch is acknowledged: a crash before this point redelivers the
+        # batch, and triage finds the same dead letters again.
+        await retry_transient(
+            lambda: dead_letters.publish(self.dlq_topic, result.dead),
+            on_failure=None,
+            what=f"publishing {len(result.dead)} dead letters",
+        )
         if result.alerts:
             # Stored already; publishing is best effort here and completed by the outbox relay.
-            await self.alerts.publish(result.alerts)
+            await self.alerts.publish_alerts(result.alerts)
         result.duplicates += batch.duplicates
         metrics.MESSAGES.labels("inserted").inc(len(result.inserted))
         metrics.MESSAGES.labels("duplicate").inc(result.duplicates)
         metrics.MESSAGES.labels("dead_letter").inc(len(result.dead))
         metrics.MESSAGES.labels("rekeyed").inc(len(batch.misrouted))
         return result
+
+    async def _reroute(self, misrouted: list[Accepted]) -> None:
+        """Re-publish under the syndicate's key, to the partition its windows live in; the
+        transaction_id makes the copy harmless if this batch is redelivered."""
+
+        async def send() -> None:
+            pending = []
+            for a in misrouted:
+                key = a.transaction.syndicate_id.encode()
+                pending.append(
+                    await self.transactions_topic.send(
+                        key=key, value=a.source.value, partition=self.partitioner(key)
+                    )
+                )
+            for fut in pending:
+                await fut
+
+        if misrouted:
+            await retry_transient(send, None, f"re-routing {len(misrouted)} transactions")
+
+    async def _write(self, batch: Triage) -> SinkResult:
+        """One database transaction for the batch; when a message's content breaks it, the
+        transactions are written in halves until the message stands alone and is dead-lettered."""
+        try:
+            return await self._once(batch.accepted, batch.dead)
+        except Exception as exc:
+            if classify(exc) is not Failure.CONTENT:
+                raise
+            log.warning("a batch failed on its content (%r); isolating the message", exc)
+        poisoned: list[DeadLetter] = []
+        parts = await isolate(
+            batch.accepted,
+            lambda chunk: self._once(list(chunk), []),
+            lambda a, exc: poisoned.append(internal_error(a.source, exc)),
+        )
+        unstorable: list[DeadLetter] = []
+        parts += await isolate(
+            [*batch.dead, *poisoned],
+            lambda chunk: self._once([], list(chunk)),
+            lambda letter, exc: unstorable.append(letter),
+        )
+        result = SinkResult.combine(parts)
+        for letter in unstorable:  # still published: the topic is the dead letter's record
+            log.error("dead letter %s could not be stored", letter.source)
+            result.dead.append(letter)
+        return result
+
+    def _once(self, accepted: list[Accepted], dead: list[DeadLetter]) -> Any:
+        return retry_transient(
+            lambda: self.sink.write(accepted, dead),
+            on_failure=self._on_sink_failure,
+            what=f"writing a batch of {len(accepted)} transactions",
+        )
 
     async def _on_sink_failure(self) -> None:
         metrics.SINK_RETRIES.inc()

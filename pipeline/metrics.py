@@ -31,3 +31,13 @@ NOTIFICATIONS = Counter(
 POOL_COMMANDS = Counter(
     "pulse_pool_commands_total", "Pool commands applied, by HTTP status of the outcome", ["status"]
 )
+QUARANTINED = Counter(
+    "pulse_quarantined_total",
+    "Stored rows a service set aside because they could not be processed",
+    ["service"],
+)
+CRASH_GUARDED = Counter(
+    "pulse_service_errors_total",
+    "Unexpected errors a background service survived (it logs them and goes on)",
+    ["service"],
+)

@@ -29,8 +29,10 @@ from models.notification import (
     storm_window,
 )
 from pipeline import metrics, outbox
-from pipeline.channels import DeliveryError, Sender, available_senders
+from pipeline.channels import PROVIDER_TIMEOUT_SECONDS, DeliveryError, Sender, available_senders
 from pipeline.db import connect_async
+from pipeline.failures import Failure, classify
+from pipeline.logs import redact
 from pipeline.retry import TRANSIENT
 from pipeline.topics import NOTIFICATIONS_DLQ
 from pipeline.transport import kafka_client_options
@@ -67,6 +69,13 @@ class Notifier:
                 self._conn = None
                 busy = False
                 delay = min(delay * 2, 5.0)
+            except Exception:
+                # It runs inside the worker: crashing would cancel the agents mid-batch.
+                log.exception("notifier: unexpected error; going on")
+                metrics.CRASH_GUARDED.labels("notifier").inc()
+                self._conn = None
+                busy = False
+                delay = 5.0
             if not busy:
                 await asyncio.sleep(delay)
         await self.close()
@@ -77,12 +86,27 @@ class Notifier:
         if self._conn is not None:
             await self._conn.close()
 
+    def claim_size(self) -> int:
+        """What can be sent within one lease even if every provider call takes its full timeout."""
+        return max(
+            1, min(50, int(self.settings.notifier_lease_seconds // PROVIDER_TIMEOUT_SECONDS))
+        )
+
     async def tick(self) -> bool:
         """Deliver what is due; True if there was anything."""
         conn = await self._connection()
-        claimed = await outbox.claim(conn, 50, self.settings.notifier_lease_seconds)
+        claimed = await outbox.claim(conn, self.claim_size(), self.settings.notifier_lease_seconds)
         for row in claimed:
-            await self._deliver(conn, row)
+            try:
+                await self._deliver(conn, row)
+            except Exception as exc:
+                if classify(exc) is Failure.TRANSIENT:
+                    raise
+                # One bad row (an undecryptable address, an alert that cannot be rendered) is
+                # set aside with its reason; the others are delivered.
+                log.exception("notification %s quarantined", row.notification_id)
+                metrics.QUARANTINED.labels("notifier").inc()
+                await self._fail(conn, row, f"internal_error: {type(exc).__name__}: {exc}")
         await self._send_digests(conn)
         return bool(claimed)
 
@@ -97,44 +121,52 @@ class Notifier:
             )
             await self._fail(conn, row, reason)
             return
-        if row.channel is not Channel.LOG:
-            window = storm_window(datetime.now(UTC))
-            if (
-                await outbox.sent_in_window(conn, row.manager_id, row.channel, window)
-                >= self.settings.storm_max_per_window
-            ):
-                await outbox.hold(conn, row.notification_id, window)
-                metrics.NOTIFICATIONS.labels(row.channel.value, "held").inc()
-                return
         if row.channel is Channel.EMAIL:
             subject, body = render_email(row.alert)
         else:
             subject, body = "", render_sms(row.alert)
+        lease = self.settings.notifier_lease_seconds
+        if row.channel is Channel.LOG:
+            verdict = "send" if await outbox.renew(conn, row, lease) else "lost"
+        else:
+            window = storm_window(datetime.now(UTC))
+            verdict = await outbox.reserve(
+                conn, row, window, self.settings.storm_max_per_window, lease
+            )
+        if verdict == "lost":
+            log.warning("notification %s: claim lost before sending; not sent", row.notification_id)
+            return
+        if verdict == "hold":
+            metrics.NOTIFICATIONS.labels(row.channel.value, "held").inc()
+            return
         try:
             provider_id = await sender.send(address, subject, body)
         except DeliveryError as exc:
             delay = None if exc.permanent else self.policy.next_delay(row.attempts, random.random())
             if delay is None:
                 await self._fail(conn, row, exc.reason)
-            else:
-                await outbox.mark_retry(conn, row.notification_id, delay, exc.reason)
+            elif await outbox.mark_retry(conn, row, delay, exc.reason):
                 metrics.NOTIFICATIONS.labels(row.channel.value, "retry").inc()
             return
-        await outbox.mark_sent(conn, row.notification_id, provider_id)
-        metrics.NOTIFICATIONS.labels(row.channel.value, "sent").inc()
+        if await outbox.mark_sent(conn, row, provider_id):
+            metrics.NOTIFICATIONS.labels(row.channel.value, "sent").inc()
+        else:
+            log.warning("notification %s sent, but its claim had expired", row.notification_id)
 
     async def _fail(self, conn: psycopg.AsyncConnection, row: outbox.Claimed, reason: str) -> None:
+        reason = redact(reason)
+        if not await outbox.mark_failed(conn, row, reason):
+            return  # no longer ours: whoever holds it decides
         await self._dead_letter(
             {
                 "notification_id": str(row.notification_id),
-                "alert_id": row.alert["alert_id"],
+                "alert_id": str(row.alert.get("alert_id")) if isinstance(row.alert, dict) else None,
                 "manager_id": str(row.manager_id),
                 "channel": row.channel.value,
                 "attempts": row.attempts,
                 "reason": reason,
             }
         )
-        await outbox.mark_failed(conn, row.notification_id, reason)
         metrics.NOTIFICATIONS.labels(row.channel.value, "failed").inc()
         log.warning("notification %s failed: %s", row.notification_id, reason)
 
@@ -155,25 +187,37 @@ class Notifier:
         now = asyncio.get_running_loop().time()
         if now < self._digests_after:
             return
-        self._digests_after = (
-            now + 1.0
-        )  # held rows wait for their window to close: no need to look often
-        for digest in await outbox.closed_digests(conn):
-            sender = self.senders.get(digest.channel)
-            address = digest.phone if digest.channel is Channel.SMS else digest.email
-            if sender is None or not address:
-                continue
-            subject, body = render_digest(digest.channel, digest.alerts)
+        # Held rows wait for their window to close: no need to look often.
+        self._digests_after = now + 1.0
+        for digest in await outbox.claim_digests(conn, self.settings.notifier_lease_seconds):
             try:
-                provider_id = await sender.send(address, subject, body)
-            except DeliveryError as exc:
-                log.warning(
-                    "digest for %s via %s not sent yet: %s",
-                    digest.manager_id,
-                    digest.channel,
-                    exc.reason,
-                )
+                sent = await self._send_digest(conn, digest)
+            except Exception as exc:
+                if classify(exc) is Failure.TRANSIENT:
+                    raise
+                log.exception("digest for %s quarantined", digest.manager_id)
+                metrics.QUARANTINED.labels("notifier").inc()
+                sent = False
+            if not sent:
+                await outbox.release_digest(conn, digest)
                 self._digests_after = now + 30.0  # the provider is failing: do not hammer it
-                continue
-            await outbox.mark_digested(conn, digest.ids, provider_id)
-            metrics.NOTIFICATIONS.labels(digest.channel.value, "digest").inc()
+
+    async def _send_digest(self, conn: psycopg.AsyncConnection, digest: outbox.Digest) -> bool:
+        sender = self.senders.get(digest.channel)
+        address = digest.address()
+        if sender is None or not address:
+            return False
+        subject, body = render_digest(digest.channel, digest.alerts)
+        try:
+            provider_id = await sender.send(address, subject, body)
+        except DeliveryError as exc:
+            log.warning(
+                "digest for %s via %s not sent yet: %s",
+                digest.manager_id,
+                digest.channel,
+                redact(exc.reason),
+            )
+            return False
+        await outbox.mark_digested(conn, digest, provider_id)
+        metrics.NOTIFICATIONS.labels(digest.channel.value, "digest").inc()
+        return True

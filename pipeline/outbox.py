@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,26 +12,29 @@ from uuid import UUID
 import orjson
 import psycopg
 
-from models.notification import STORM_WINDOW, Channel, notification_id
+import sql
+from models.notification import Channel, notification_id
 from pipeline import pii
 from pipeline.db import iso
+from pipeline.logs import redact
 
 
 @dataclass(frozen=True)
 class Claimed:
     notification_id: UUID
+    claim: UUID  # every state change names it: a sender whose lease ran out changes nothing
     alert: dict[str, Any]
     manager_id: UUID
     channel: Channel
     attempts: int
-    phone: str | None
+    phone: str | None  # encrypted (pipeline.pii): revealed by the sender, row by row
     email: str | None
 
     def address(self) -> str | None:
         if self.channel is Channel.SMS:
-            return self.phone
+            return pii.default().reveal(self.phone)
         if self.channel is Channel.EMAIL:
-            return self.email
+            return pii.default().reveal(self.email)
         return str(self.manager_id)
 
 
@@ -72,77 +76,93 @@ async def enqueue(conn: psycopg.AsyncConnection, alerts: Sequence[dict[str, Any]
         return cur.rowcount
 
 
-async def claim(conn: psycopg.AsyncConnection, limit: int, lease_seconds: int) -> list[Claimed]:
+async def claim(conn: psycopg.AsyncConnection, limit: int, lease_seconds: float) -> list[Claimed]:
     """Take due rows (and rows whose claimer died: lease expired) for this sender."""
     rows = await (
-        await conn.execute(
-            """
-            WITH due AS (
-                SELECT notification_id FROM notifications
-                WHERE (status = 'pending' AND next_attempt_at <= now())
-                   OR (status = 'sending' AND lease_until < now())
-                ORDER BY next_attempt_at
-                LIMIT %s
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE notifications n
-            SET status = 'sending', attempts = n.attempts + 1,
-                lease_until = now() + make_interval(secs => %s), updated_at = now()
-            FROM due, fund_managers m
-            WHERE n.notification_id = due.notification_id AND m.manager_id = n.manager_id
-            RETURNING n.notification_id, n.alert, n.manager_id, n.channel, n.attempts, m.phone, m.email
-            """,
-            (limit, lease_seconds),
-        )
+        await conn.execute(sql.load("claim_notifications"), (limit, lease_seconds))
     ).fetchall()
-    reveal = pii.default().reveal
-    return [
-        Claimed(r[0], r[1], r[2], Channel(r[3]), r[4], reveal(r[5]), reveal(r[6])) for r in rows
-    ]
+    return [Claimed(r[0], r[1], r[2], r[3], Channel(r[4]), r[5], r[6], r[7]) for r in rows]
 
 
-async def sent_in_window(
-    conn: psycopg.AsyncConnection, manager_id: UUID, channel: Channel, window: datetime
-) -> int:
-    row = await (
+async def renew(conn: psycopg.AsyncConnection, row: Claimed, lease_seconds: float) -> bool:
+    """A full lease from now, if the claim is still ours."""
+    cur = await conn.execute(
+        "UPDATE notifications SET lease_until = now() + make_interval(secs => %s)"
+        " WHERE notification_id = %s AND claim_token = %s AND status = 'sending'",
+        (lease_seconds, row.notification_id, row.claim),
+    )
+    return cur.rowcount == 1
+
+
+async def reserve(
+    conn: psycopg.AsyncConnection, row: Claimed, window: datetime, limit: int, lease_seconds: float
+) -> str:
+    """Take one of the storm window's ``limit`` slots for this row ('send'), or hold it for the
+    digest ('hold'); 'lost' when the claim is no longer ours. Slots are counted and taken under a
+    lock per manager and channel, so concurrent senders never exceed the limit together."""
+    async with conn.transaction():
         await conn.execute(
-            "SELECT count(*) FROM notifications WHERE manager_id = %s AND channel = %s AND status = 'sent'"
-            " AND sent_at >= %s AND sent_at < %s",
-            (manager_id, channel.value, window, window + STORM_WINDOW),
+            "SELECT pg_advisory_xact_lock(hashtext('pulse.storm'), hashtext(%s))",
+            (f"{row.manager_id}:{row.channel.value}",),
         )
-    ).fetchone()
-    return row[0] if row else 0
+        if not await renew(conn, row, lease_seconds):
+            return "lost"
+        taken = await (
+            await conn.execute(
+                "SELECT count(*) FROM notifications WHERE manager_id = %s AND channel = %s"
+                " AND storm_window = %s AND status IN ('sending', 'sent')",
+                (row.manager_id, row.channel.value, window),
+            )
+        ).fetchone()
+        if taken is not None and taken[0] >= limit:
+            await conn.execute(
+                "UPDATE notifications SET status = 'held', storm_window = %s, attempts = attempts - 1,"
+                " lease_until = NULL, claim_token = NULL, updated_at = now()"
+                " WHERE notification_id = %s AND claim_token = %s",
+                (window, row.notification_id, row.claim),
+            )
+            return "hold"
+        await conn.execute(
+            "UPDATE notifications SET storm_window = %s WHERE notification_id = %s AND claim_token = %s",
+            (window, row.notification_id, row.claim),
+        )
+        return "send"
 
 
-async def hold(conn: psycopg.AsyncConnection, nid: UUID, window: datetime) -> None:
-    await conn.execute(
-        "UPDATE notifications SET status = 'held', storm_window = %s, attempts = attempts - 1,"
-        " lease_until = NULL, updated_at = now() WHERE notification_id = %s",
-        (window, nid),
+async def _settle(
+    conn: psycopg.AsyncConnection, row: Claimed, assignments: str, params: tuple[Any, ...]
+) -> bool:
+    cur = await conn.execute(
+        f"UPDATE notifications SET {assignments}, lease_until = NULL, claim_token = NULL,"
+        " updated_at = now() WHERE notification_id = %s AND claim_token = %s AND status = 'sending'",
+        (*params, row.notification_id, row.claim),
+    )
+    return cur.rowcount == 1
+
+
+async def mark_sent(conn: psycopg.AsyncConnection, row: Claimed, provider_id: str) -> bool:
+    return await _settle(
+        conn,
+        row,
+        "status = 'sent', provider_message_id = %s, sent_at = now(), last_error = NULL",
+        (provider_id,),
     )
 
 
-async def mark_sent(conn: psycopg.AsyncConnection, nid: UUID, provider_id: str) -> None:
-    await conn.execute(
-        "UPDATE notifications SET status = 'sent', provider_message_id = %s, sent_at = now(),"
-        " lease_until = NULL, last_error = NULL, updated_at = now() WHERE notification_id = %s",
-        (provider_id, nid),
+async def mark_retry(conn: psycopg.AsyncConnection, row: Claimed, delay: float, error: str) -> bool:
+    # The storm slot is given back: the message was not sent.
+    return await _settle(
+        conn,
+        row,
+        "status = 'pending', next_attempt_at = now() + make_interval(secs => %s),"
+        " last_error = %s, storm_window = NULL",
+        (delay, redact(error)),
     )
 
 
-async def mark_retry(conn: psycopg.AsyncConnection, nid: UUID, delay: float, error: str) -> None:
-    await conn.execute(
-        "UPDATE notifications SET status = 'pending', next_attempt_at = now() + make_interval(secs => %s),"
-        " last_error = %s, lease_until = NULL, updated_at = now() WHERE notification_id = %s",
-        (delay, error, nid),
-    )
-
-
-async def mark_failed(conn: psycopg.AsyncConnection, nid: UUID, error: str) -> None:
-    await conn.execute(
-        "UPDATE notifications SET status = 'failed', last_error = %s, lease_until = NULL, updated_at = now()"
-        " WHERE notification_id = %s",
-        (error, nid),
+async def mark_failed(conn: psycopg.AsyncConnection, row: Claimed, error: str) -> bool:
+    return await _settle(
+        conn, row, "status = 'failed', last_error = %s, storm_window = NULL", (redact(error),)
     )
 
 
@@ -151,35 +171,46 @@ class Digest:
     manager_id: UUID
     channel: Channel
     window: datetime
+    claim: UUID
     ids: list[UUID]
     alerts: list[dict[str, Any]]
-    phone: str | None
+    phone: str | None  # encrypted, as in Claimed
     email: str | None
 
+    def address(self) -> str | None:
+        return pii.default().reveal(self.phone if self.channel is Channel.SMS else self.email)
 
-async def closed_digests(conn: psycopg.AsyncConnection) -> list[Digest]:
-    """Held rows of storm windows that have ended, one digest per manager, channel and window."""
-    rows = await (
-        await conn.execute(
-            "SELECT n.manager_id, n.channel, n.storm_window, array_agg(n.notification_id ORDER BY n.created_at),"
-            " jsonb_agg(n.alert ORDER BY n.created_at), m.phone, m.email"
-            " FROM notifications n JOIN fund_managers m USING (manager_id)"
-            " WHERE n.status = 'held' AND n.storm_window + make_interval(mins => 10) <= now()"
-            " GROUP BY n.manager_id, n.channel, n.storm_window, m.phone, m.email"
-        )
-    ).fetchall()
-    reveal = pii.default().reveal
+
+async def claim_digests(conn: psycopg.AsyncConnection, lease_seconds: float) -> list[Digest]:
+    """Held rows of storm windows that have ended (and digests whose sender died), claimed whole:
+    one digest per manager, channel and window, sent by one sender."""
+    claim = uuid.uuid4()
+    async with conn.transaction():
+        # One claimer at a time: SKIP LOCKED could split one digest between two senders.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('pulse.digests'))")
+        await conn.execute(sql.load("claim_digests"), (claim, lease_seconds))
+    rows = await (await conn.execute(sql.load("claimed_digests"), (claim,))).fetchall()
     return [
-        Digest(r[0], Channel(r[1]), r[2], list(r[3]), list(r[4]), reveal(r[5]), reveal(r[6]))
-        for r in rows
+        Digest(r[0], Channel(r[1]), r[2], claim, list(r[3]), list(r[4]), r[5], r[6]) for r in rows
     ]
 
 
-async def mark_digested(conn: psycopg.AsyncConnection, ids: list[UUID], provider_id: str) -> None:
+async def mark_digested(conn: psycopg.AsyncConnection, digest: Digest, provider_id: str) -> None:
     await conn.execute(
         "UPDATE notifications SET status = 'digested', provider_message_id = %s, sent_at = now(),"
-        " updated_at = now() WHERE notification_id = ANY(%s) AND status = 'held'",
-        (provider_id, ids),
+        " lease_until = NULL, claim_token = NULL, updated_at = now()"
+        " WHERE notification_id = ANY(%s) AND claim_token = %s AND status = 'digesting'",
+        (provider_id, digest.ids, digest.claim),
+    )
+
+
+async def release_digest(conn: psycopg.AsyncConnection, digest: Digest) -> None:
+    """Not sent (the provider failed): held again, for a later try."""
+    await conn.execute(
+        "UPDATE notifications SET status = 'held', lease_until = NULL, claim_token = NULL,"
+        " updated_at = now() WHERE notification_id = ANY(%s) AND claim_token = %s"
+        " AND status = 'digesting'",
+        (digest.ids, digest.claim),
     )
 
 

@@ -22,6 +22,8 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.access import LOCAL, Principal, Role
+from models.errors import InvalidMessage
+from models.messages import check_text, storable
 from pipeline import pool_store
 from pipeline.db import LazyPool
 from pipeline.pool_commands import WAITERS, CommandMessage
@@ -118,6 +120,10 @@ def parse_body(
         raise ApiError(422, {"error": "body is not valid JSON", "detail": str(exc)}) from None
     if not isinstance(doc, dict):
         raise ApiError(422, {"error": "body must be a JSON object"})
+    try:
+        check_text(doc, "body")
+    except InvalidMessage as exc:
+        raise ApiError(422, {"error": "invalid request", "detail": exc.detail}) from None
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
@@ -243,6 +249,8 @@ class PoolApi:
         )
 
     async def pool(self, pool_id: str, caller: Principal = LOCAL) -> dict[str, Any]:
+        if not storable(pool_id):  # no such pool can exist; PostgreSQL would refuse the query
+            raise ApiError(404, {"error": "pool not found"})
         async with (await self.db()).connection() as conn, conn.transaction():
             await scope(conn, caller)
             row = await (
@@ -280,6 +288,8 @@ class PoolApi:
         column, value = (
             ("pool_id", pool_id) if pool_id is not None else ("investor_id", investor_id)
         )
+        if value is None or not storable(value):
+            return []
         only_managed = (
             ""
             if managed_by is None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +15,9 @@ from typing import Any
 import orjson
 import psycopg
 
+from models import messages
+from models.batch import DeadLetter, SourceMessage, internal_error
+from models.errors import InvalidMessage
 from models.pools import (
     CallCapital,
     ClosePool,
@@ -32,12 +34,18 @@ from models.pools import (
     event_json,
 )
 from pipeline import metrics, pool_store
+from pipeline.consuming import isolate, source_of
 from pipeline.db import connect_async
-from pipeline.ingest import EXIT_INTERNAL_ERROR
+from pipeline.dead_letters import DeadLetterOffice
+from pipeline.pool_events_outbox import PoolEventPublisher, applied_message
 from pipeline.retry import retry_transient
 
 log = logging.getLogger(__name__)
+Received = tuple[SourceMessage, "CommandMessage"]
 
+COMMAND_TYPES = frozenset(
+    {"create_pool", "commit", "capital_call", "contribute", "distribute", "close", "open"}
+)
 # In-process waiters: an HTTP request served by the worker that applies its command is answered
 # without polling the database. Other processes poll (pipeline.pool_api).
 WAITERS: dict[str, asyncio.Future[pool_store.Outcome]] = {}
@@ -55,10 +63,21 @@ class CommandMessage:
         return orjson.dumps(self.__dict__)
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> CommandMessage:
-        doc = orjson.loads(raw)
+    def from_bytes(cls, raw: bytes | None) -> CommandMessage:
+        """Refuses, with InvalidMessage, anything this handler could not apply or store."""
+        doc = messages.load_object(raw)
+        kind = messages.text(doc, "type")
+        if kind not in COMMAND_TYPES:
+            raise InvalidMessage("bad_field", f"type {kind!r} is not a pool command")
+        data = doc.get("data")
+        if not isinstance(data, dict):
+            raise InvalidMessage("bad_field", "data must be an object")
         return cls(
-            doc["idempotency_key"], doc["request_hash"], doc["type"], doc["pool_id"], doc["data"]
+            messages.text(doc, "idempotency_key", max_length=400),
+            messages.text(doc, "request_hash"),
+            kind,
+            messages.text(doc, "pool_id"),
+            data,
         )
 
     def command(self) -> Command:
@@ -138,9 +157,12 @@ def response_for(
 
 
 class PoolCommandHandler:
-    def __init__(self, database_url: str, events_topic: Any) -> None:
+    def __init__(
+        self, database_url: str, events: PoolEventPublisher, dead_letters: DeadLetterOffice
+    ) -> None:
         self._url = database_url
-        self._events_topic = events_topic
+        self._events = events
+        self._dead_letters = dead_letters
         self._conn: psycopg.AsyncConnection | None = None
         self._pools: dict[str, Pool] = {}
 
@@ -154,52 +176,65 @@ class PoolCommandHandler:
         self._pools.clear()
 
     async def handle(self, events: Sequence[Any]) -> list[pool_store.Outcome]:
-        """Apply a batch of command messages; never raises (see pipeline.ingest)."""
-        try:
-            messages = []
-            for e in events:
-                try:
-                    messages.append(CommandMessage.from_bytes(e.message.value))
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    log.error("skipping a malformed pool command at offset %s", e.message.offset)
-            if not messages:
-                return []
-            applied, outcomes = await retry_transient(
-                lambda: self._apply(messages),
-                self._discard,
-                f"applying {len(messages)} pool commands",
+        """Apply a batch of command messages. Messages that break the contract, or whose content
+        PostgreSQL refuses, go to ``internal-dlq``; every other command of the batch is applied."""
+        letters: list[DeadLetter] = []
+        received: list[Received] = []
+        for event in events:
+            source = source_of(event)
+            try:
+                received.append((source, CommandMessage.from_bytes(source.value)))
+            except InvalidMessage as exc:
+                letters.append(DeadLetter(source, exc.reason, exc.detail))
+
+        def poisoned(item: Received, exc: BaseException) -> None:
+            letters.append(internal_error(item[0], exc))
+            self._answer(
+                item[1].idempotency_key,
+                pool_store.Outcome(
+                    item[1].idempotency_key,
+                    item[1].request_hash,
+                    item[1].pool_id,
+                    422,
+                    {"error": f"the command could not be applied ({type(exc).__name__})"},
+                ),
             )
-            for a in applied:
-                await self._events_topic.send(
-                    key=a.pool_id.encode(),
-                    value=orjson.dumps(
-                        {
-                            "pool_id": a.pool_id,
-                            "seq": a.seq,
-                            "type": a.event.type,
-                            "idempotency_key": a.idempotency_key,
-                            "data": event_json(a.event),
-                        }
-                    ),
-                )
-            for o in outcomes:
-                metrics.POOL_COMMANDS.labels(str(o.status_code)).inc()
-                waiter = WAITERS.pop(o.idempotency_key, None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(o)
-            answered = {o.idempotency_key for o in outcomes}
-            for m in messages:  # retries of applied commands, waited on in this process
-                if m.idempotency_key not in answered and m.idempotency_key in WAITERS:
-                    conn = await self._connection()
-                    async with conn.transaction():  # not autocommit: never leave one open
-                        stored = await pool_store.outcome(conn, m.idempotency_key)
-                    waiter = WAITERS.pop(m.idempotency_key, None)
-                    if stored is not None and waiter is not None and not waiter.done():
-                        waiter.set_result(stored)
-            return outcomes
-        except Exception:
-            log.critical("applying pool commands failed unexpectedly; stopping hard", exc_info=True)
-            os._exit(EXIT_INTERNAL_ERROR)
+
+        parts = await isolate(received, self._apply_with_retry, poisoned)
+        await self._dead_letters.send(letters)
+        applied = [a for part in parts for a in part[0]]
+        outcomes = [o for part in parts for o in part[1]]
+        await self._events.publish([applied_message(a) for a in applied])
+        for o in outcomes:
+            metrics.POOL_COMMANDS.labels(str(o.status_code)).inc()
+            self._answer(o.idempotency_key, o)
+        answered = {o.idempotency_key for o in outcomes}
+        for _, m in received:  # retries of applied commands, waited on in this process
+            if m.idempotency_key not in answered and m.idempotency_key in WAITERS:
+                stored = await retry_transient(lambda m=m: self._stored(m.idempotency_key))
+                if stored is not None:
+                    self._answer(m.idempotency_key, stored)
+        return outcomes
+
+    @staticmethod
+    def _answer(key: str, outcome: pool_store.Outcome) -> None:
+        waiter = WAITERS.pop(key, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
+
+    async def _stored(self, key: str) -> pool_store.Outcome | None:
+        conn = await self._connection()
+        async with conn.transaction():  # not autocommit: never leave one open
+            return await pool_store.outcome(conn, key)
+
+    async def _apply_with_retry(
+        self, chunk: Sequence[Received]
+    ) -> tuple[list[pool_store.Applied], list[pool_store.Outcome]]:
+        return await retry_transient(
+            lambda: self._apply([m for _, m in chunk]),
+            self._discard,
+            f"applying {len(chunk)} pool commands",
+        )
 
     async def _apply(
         self, messages: list[CommandMessage]
@@ -238,7 +273,7 @@ class PoolCommandHandler:
                             )
                         )
                         continue
-                    except (ValueError, ArithmeticError, KeyError) as exc:
+                    except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
                         outcomes.append(
                             pool_store.Outcome(
                                 m.idempotency_key,

@@ -125,6 +125,11 @@ async def save(
                     for a in applied
                 ],
             )
+            # The outbox of pool-events, in the same transaction (pipeline.pool_events_outbox).
+            await cur.executemany(
+                "INSERT INTO pool_events_unpublished (pool_id, seq) VALUES (%s, %s)",
+                [(a.pool_id, a.seq) for a in applied],
+            )
             lines = [
                 (a.pool_id, a.seq, n, account, amount, pools[a.pool_id].currency)
                 for a in applied

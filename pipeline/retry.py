@@ -8,26 +8,18 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import psycopg
-from psycopg import errors
+from pipeline.failures import TRANSIENT
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TRANSIENT = (
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    errors.DeadlockDetected,
-    errors.SerializationFailure,
-    errors.AdminShutdown,
-    OSError,
-)
+__all__ = ["TRANSIENT", "retry_transient"]
 
 
 async def retry_transient(
     attempt: Callable[[], Awaitable[T]],
-    on_failure: Callable[[], Awaitable[None]],
-    what: str,
+    on_failure: Callable[[], Awaitable[None]] | None = None,
+    what: str = "work",
     first_delay: float = 0.1,
     max_delay: float = 5.0,
 ) -> T:
@@ -42,7 +34,8 @@ async def retry_transient(
             return await attempt()
         except TRANSIENT as exc:
             failures += 1
-            await on_failure()
+            if on_failure is not None:
+                await on_failure()
             log.warning(
                 "%s failed (%s: %s); retry %d in %.1f s",
                 what,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import uuid
 from dataclasses import dataclass, field
 
 import psycopg
@@ -12,24 +10,14 @@ import psycopg
 import sql
 from models.anomaly import Alert
 from models.batch import Accepted, DeadLetter, conflict
+from pipeline import dead_letters
 from pipeline.db import connect_async
 from pipeline.detection import AnomalyDetector
 
-_DEAD_LETTER_NS = uuid.UUID("6f2b1f0e-3c55-4d8e-9a43-5b8f1d7c2a10")
 _COPY_STAGED = (
     "COPY staged_transactions (transaction_id, investor_id, syndicate_id, transaction_amount,"
     " transaction_date, currency, source_partition, source_offset) FROM STDIN"
 )
-
-
-def dead_letter_id(letter: DeadLetter) -> uuid.UUID:
-    """Stable per message: the same message dead-lettered twice is stored once.
-
-    Offsets alone are not enough: an in-memory broker starts again from 0.
-    """
-    src = letter.source
-    digest = hashlib.sha256((src.key or b"") + b"\x00" + (src.value or b"")).hexdigest()
-    return uuid.uuid5(_DEAD_LETTER_NS, f"{src.topic}/{src.partition}/{src.offset}/{digest}")
 
 
 @dataclass
@@ -39,6 +27,18 @@ class SinkResult:
     dead: list[DeadLetter] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     late: int = 0
+
+    @classmethod
+    def combine(cls, parts: list[SinkResult]) -> SinkResult:
+        """One result for a batch written in several transactions."""
+        total = cls()
+        for p in parts:
+            total.inserted += p.inserted
+            total.duplicates += p.duplicates
+            total.dead += p.dead
+            total.alerts += p.alerts
+            total.late += p.late
+        return total
 
 
 class TransactionSink:
@@ -89,8 +89,8 @@ class TransactionSink:
                     " FROM unnest(%s::integer[]) AS p ORDER BY p",
                     (partitions,),
                 )
-            if self.detector is not None and partitions:
-                await self.detector.prepare(conn, partitions)
+            if self.detector is not None and accepted:
+                await self.detector.prepare(conn, accepted)
             if accepted:
                 result.inserted = await self._insert(conn, accepted, result)
             if self.detector is not None and result.inserted:
@@ -99,24 +99,7 @@ class TransactionSink:
                     conn, [a for a in accepted if a.transaction.transaction_id in new]
                 )
                 result.alerts, result.late = detection.alerts, detection.late
-            if result.dead:
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        sql.load("insert_dead_letters"),
-                        [
-                            (
-                                dead_letter_id(d),
-                                d.source.topic,
-                                d.source.partition,
-                                d.source.offset,
-                                d.reason,
-                                d.detail,
-                                d.source.key,
-                                d.source.value,
-                            )
-                            for d in result.dead
-                        ],
-                    )
+            await dead_letters.store(conn, result.dead)
         return result
 
     async def _insert(

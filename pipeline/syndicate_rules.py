@@ -15,8 +15,8 @@ _SELECT = "SELECT syndicate_id, name, threshold_amount, spike_multiplier, spike_
 class RulesCache:
     """Rules per syndicate; a syndicate without its own row (or a NULL setting) uses the defaults.
 
-    Every batch asks PostgreSQL whether the settings changed (one indexed aggregate) and reloads
-    them if so: a transaction produced after ``pulse syndicates set`` returned is judged by the new
+    Every batch asks PostgreSQL whether the settings changed (one row, moved by a trigger in every
+    changing transaction, so it only moves forward and never misses a change) and reloads them if so: a transaction produced after ``pulse syndicates set`` returned is judged by the new
     settings, on every running worker, without a restart.
     """
 
@@ -27,7 +27,7 @@ class RulesCache:
             spike_min_count=settings.spike_min_count,
         )
         self._rules: dict[str, SyndicateRules] = {}
-        self._stamp: tuple[object, int] | None = None
+        self._version: int | None = None
 
     def get(self, syndicate_id: str) -> SyndicateRules:
         return self._rules.get(syndicate_id, self.defaults)
@@ -38,14 +38,14 @@ class RulesCache:
 
     async def refresh(self, conn: psycopg.AsyncConnection) -> None:
         row = await (
-            await conn.execute("SELECT max(updated_at), count(*) FROM syndicates")
+            await conn.execute("SELECT version FROM syndicate_settings_version")
         ).fetchone()
-        stamp = (row[0], row[1]) if row else (None, 0)
-        if stamp == self._stamp:
+        version = row[0] if row else None
+        if version is not None and version == self._version:
             return
         rows = await (await conn.execute(_SELECT)).fetchall()
         self._rules = {r[0]: self.merge(*r[1:]) for r in rows}
-        self._stamp = stamp
+        self._version = version
 
     def merge(
         self,

@@ -28,8 +28,18 @@ ALERTS = TopicSpec("alerts")
 NOTIFICATIONS_DLQ = TopicSpec("notifications-dlq")
 POOL_COMMANDS = TopicSpec("pool-commands")
 POOL_EVENTS = TopicSpec("pool-events")
+# Dead letters of the internal topics a worker reads (alerts, pool-commands).
+INTERNAL_DLQ = TopicSpec("internal-dlq")
 
-ALL = (TRANSACTIONS, TRANSACTIONS_DLQ, ALERTS, NOTIFICATIONS_DLQ, POOL_COMMANDS, POOL_EVENTS)
+ALL = (
+    TRANSACTIONS,
+    TRANSACTIONS_DLQ,
+    ALERTS,
+    NOTIFICATIONS_DLQ,
+    POOL_COMMANDS,
+    POOL_EVENTS,
+    INTERNAL_DLQ,
+)
 
 
 async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> None:

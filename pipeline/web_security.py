@@ -22,7 +22,7 @@ from config import Settings
 from models.access import LOCAL, Forbidden, Principal, Unauthenticated, authorize, is_public
 from models.errors import PulseError
 from pipeline import audit
-from pipeline.auth import Authenticator
+from pipeline.auth import Authenticator, Throttled
 from pipeline.db import LazyPool
 
 log = logging.getLogger("pulse.api")
@@ -102,7 +102,9 @@ class WebSecurity:
                 principal = LOCAL
             elif not is_public(request.method, route):
                 principal = await self.authenticator.authenticate(
-                    request.headers.get("Authorization"), request.headers.get("X-API-Key")
+                    request.headers.get("Authorization"),
+                    request.headers.get("X-API-Key"),
+                    request.remote or "",
                 )
                 if route is not None:  # no such route: the router answers 404 / 405
                     authorize(principal, request.method, route)
@@ -116,9 +118,15 @@ class WebSecurity:
             response = _error(413, str(exc))
         except web.HTTPException as exc:
             response = _error(exc.status, exc.reason)
+        except Throttled as exc:
+            response = _error(429, str(exc), {"Retry-After": str(exc.retry_after)})
         except (psycopg.OperationalError, PoolTimeout):
             log.warning("request %s: PostgreSQL unavailable", rid, exc_info=True)
             response = _error(503, "the database is unavailable; retry shortly")
+        except Exception:
+            # Answered and audited like any other outcome: a failed change is still a request.
+            log.exception("request %s failed", rid)
+            response = _error(500, f"internal error; request id {rid}")
         response.headers["X-Request-Id"] = rid
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from config import Settings
 from models.access import InvalidUser, Principal
@@ -26,6 +26,7 @@ from pipeline import auth
 from pipeline.auth import create_user
 from pipeline.local_stack import free_port
 from pipeline.produce import produce
+from pipeline.topics import ensure_topics
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -70,6 +71,28 @@ class Stack:
         summary = asyncio.run(produce(self.bootstrap, iter(list(messages)), 4))
         assert summary.failed == 0
         return summary.sent
+
+    def produce_raw(
+        self, topic: str, records: Iterable[tuple[bytes | None, bytes | None, int | None]]
+    ) -> int:
+        """Publish exactly these (key, value, partition) records, as any client could."""
+
+        async def send() -> int:
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+            await producer.start()
+            try:
+                await ensure_topics(self.bootstrap, 4)
+                futures = [
+                    await producer.send(topic, value, key=key, partition=partition)
+                    for key, value, partition in records
+                ]
+                for fut in futures:
+                    await fut
+                return len(futures)
+            finally:
+                await producer.stop()
+
+        return asyncio.run(send())
 
     def pulse(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
         """Run the CLI as a user would."""
@@ -212,8 +235,11 @@ def api_ready(worker: Worker, token: str | None) -> Api:
 class Worker:
     """``pulse worker`` as a subprocess, killable like a real one."""
 
-    def __init__(self, stack: Stack, name: str = "worker", **env: str) -> None:
+    def __init__(
+        self, stack: Stack, name: str = "worker", module: str = "pipeline.cli", **env: str
+    ) -> None:
         self.stack = stack
+        self.module = module
         self.port = free_port()
         self.log_path = stack.data_dir / f"{name}-{self.port}.log"
         self.env = stack.env(
@@ -224,7 +250,7 @@ class Worker:
     def start(self) -> Worker:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker"],
+            [sys.executable, "-m", self.module, "worker"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -256,3 +282,26 @@ class Worker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def metric(worker: Worker, name: str, **labels: str) -> float:
+    """One value from the worker's /metrics, read as ops would (0 when it is not there yet)."""
+    token = issue_token(worker.stack, "ops", "ops")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{worker.port}/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return 0.0
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    series = f"{name}{{{want}}}" if want else name
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+# Offsets committed only when a worker stops cleanly: a killed one leaves everything to replay.
+NO_COMMITS = {"PULSE_COMMIT_INTERVAL": "600", "PULSE_COMMIT_EVERY": "100000000"}

@@ -6,8 +6,10 @@ Deliberately shares no code with the pipeline: stdlib json and Decimal only.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 
@@ -56,39 +58,15 @@ def expected_alerts(
     threshold: Decimal = Decimal("10000.00"),
     multiplier: Decimal = Decimal(10),
     min_count: int = 5,
+    lateness: timedelta = timedelta(seconds=120),
 ) -> set[tuple[str, str, str]]:
     """(kind, syndicate_id, transaction_id) of every alert, by brute force over each syndicate's events.
 
-    Assumes no late events (each syndicate's events arrive in time order); O(n^2) on purpose.
+    Events arrive in the order given (a syndicate's events keep their order on its partition). An
+    event more than ``lateness`` behind the newest counted event of its syndicate is late: stored,
+    able to raise a large-transaction alert, but never counted in a window. O(n^2) on purpose.
     """
-    from datetime import datetime, timedelta
-
-    five, hour = timedelta(minutes=5), timedelta(minutes=60)
-    alerts: set[tuple[str, str, str]] = set()
-    seen: dict[str, list[datetime]] = defaultdict(list)
-    state: dict[str, tuple[bool, int]] = defaultdict(lambda: (False, 0))
-    for record in first_wins(records).values():
-        syndicate, tid = str(record["syndicate_id"]), str(record["transaction_id"])
-        if Decimal(str(record["transaction_amount"])) > threshold:
-            alerts.add(("large_transaction", syndicate, tid))
-        t = datetime.fromisoformat(record["transaction_date"].replace("Z", "+00:00"))
-        seen[syndicate].append(t)
-        times = seen[syndicate]
-        current = sum(1 for x in times if t - five < x <= t)
-        baseline = sum(1 for x in times if t - five - hour < x <= t - five)
-        warm = min(times) <= t - hour
-        fires = (
-            warm
-            and current >= min_count
-            and Decimal(current) >= multiplier * Decimal(baseline) / 12
-        )
-        is_open, alerted = state[syndicate]
-        if is_open and not fires:
-            state[syndicate] = (False, 0)
-        elif (is_open and current >= 2 * alerted) or (not is_open and fires):
-            alerts.add(("spike", syndicate, tid))
-            state[syndicate] = (True, current)
-    return alerts
+    return _alerts(records, threshold, multiplier, min_count, lateness, brute=True)
 
 
 def expected_alerts_fast(
@@ -96,25 +74,41 @@ def expected_alerts_fast(
     threshold: Decimal = Decimal("10000.00"),
     multiplier: Decimal = Decimal(10),
     min_count: int = 5,
+    lateness: timedelta = timedelta(seconds=120),
 ) -> set[tuple[str, str, str]]:
-    """Same rule as ``expected_alerts`` for in-order input, with bisect instead of rescans (large runs)."""
-    from bisect import bisect_right
-    from datetime import datetime, timedelta
+    """Same rule as ``expected_alerts``, with bisect instead of rescans (large runs)."""
+    return _alerts(records, threshold, multiplier, min_count, lateness, brute=False)
 
+
+def _alerts(
+    records: list[dict],
+    threshold: Decimal,
+    multiplier: Decimal,
+    min_count: int,
+    lateness: timedelta,
+    brute: bool,
+) -> set[tuple[str, str, str]]:
     five, hour = timedelta(minutes=5), timedelta(minutes=60)
     alerts: set[tuple[str, str, str]] = set()
     seen: dict[str, list[datetime]] = defaultdict(list)
+    newest: dict[str, datetime] = {}
     state: dict[str, tuple[bool, int]] = defaultdict(lambda: (False, 0))
     for record in first_wins(records).values():
         syndicate, tid = str(record["syndicate_id"]), str(record["transaction_id"])
         if Decimal(str(record["transaction_amount"])) > threshold:
             alerts.add(("large_transaction", syndicate, tid))
         t = datetime.fromisoformat(record["transaction_date"].replace("Z", "+00:00"))
+        if syndicate in newest and t < newest[syndicate] - lateness:
+            continue  # late: not in the windows
+        newest[syndicate] = max(t, newest.get(syndicate, t))
         times = seen[syndicate]
-        times.append(t)  # in order: the list stays sorted
-        upto = len(times)
-        current = upto - bisect_right(times, t - five)
-        baseline = bisect_right(times, t - five) - bisect_right(times, t - five - hour)
+        insort(times, t)
+        if brute:
+            current = sum(1 for x in times if t - five < x <= t)
+            baseline = sum(1 for x in times if t - five - hour < x <= t - five)
+        else:
+            current = bisect_right(times, t) - bisect_right(times, t - five)
+            baseline = bisect_right(times, t - five) - bisect_right(times, t - five - hour)
         warm = times[0] <= t - hour
         fires = (
             warm

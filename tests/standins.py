@@ -37,6 +37,7 @@ class TwilioStandIn:
     requests: list[str] = field(default_factory=list)
     script: dict[str, list[int]] = field(default_factory=dict)
     delay: float = 0.0
+    error_message: str | None = None  # what an error answer says (default: "stand-in <status>")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -60,7 +61,7 @@ class TwilioStandIn:
         if status != 201:
             body = {
                 "code": 21211 if status == 400 else 20500,
-                "message": f"stand-in {status}",
+                "message": self.error_message or f"stand-in {status}",
                 "status": status,
             }
             return Response(json.dumps(body), status=status, content_type="application/json")

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import db
 from tests import oracle
-from tests.harness import Stack, Worker, wait_until
+from tests.harness import NO_COMMITS, Stack, Worker, metric, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -97,7 +97,7 @@ def test_planted_spikes_and_large_transactions_give_exactly_the_expected_alerts(
 
     stack.produce(orjson.dumps(r) for r in stream)
     # Offsets are never committed before the kill: the restarted worker replays everything.
-    first = Worker(stack, "first", PULSE_COMMIT_INTERVAL="600").start()
+    first = Worker(stack, "first", **NO_COMMITS).start()
     workers.append(first)
     wait_until(
         lambda: stored(stack.database_url) >= len(stream) // 2, 60, "half the stream", interval=0.05
@@ -106,7 +106,12 @@ def test_planted_spikes_and_large_transactions_give_exactly_the_expected_alerts(
     second = Worker(stack, "second").start()
     workers.append(second)
     wait_stored(stack, second, len(stream))
-    time.sleep(1)
+    # The replay happened: everything the first worker stored came back as a duplicate.
+    wait_until(
+        lambda: metric(second, "pulse_messages_total", outcome="duplicate") >= len(stream) // 2,
+        60,
+        "the replay of what the first worker stored",
+    )
 
     assert alerts_in_db(stack.database_url) == expected
     listed = json.loads(stack.pulse("alerts", "list", "--json").stdout)
@@ -140,9 +145,15 @@ def test_planted_spikes_and_large_transactions_give_exactly_the_expected_alerts(
     assert all(r.key.decode() == json.loads(r.value)["syndicate_id"] for r in published)
 
     # The same stream produced again changes nothing.
+    seen = metric(second, "pulse_messages_total", outcome="duplicate")
     stack.produce(orjson.dumps(r) for r in stream)
-    time.sleep(8)
+    wait_until(
+        lambda: metric(second, "pulse_messages_total", outcome="duplicate") >= seen + len(stream),
+        60,
+        "the stream consumed again",
+    )
     assert alert_ids(stack.database_url) == first_ids
+    assert stored(stack.database_url) == len(stream)
 
 
 def test_a_kill_right_after_a_burst_below_the_level_raises_no_false_spike(
@@ -160,15 +171,20 @@ def test_a_kill_right_after_a_burst_below_the_level_raises_no_false_spike(
     )
 
     stack.produce(orjson.dumps(r) for r in stream)
-    first = Worker(stack, "first", PULSE_COMMIT_INTERVAL="600").start()
+    first = Worker(stack, "first", **NO_COMMITS).start()
     workers.append(first)
     wait_stored(stack, first, len(stream))
     first.kill()  # nothing committed: the whole stream is redelivered
     second = Worker(stack, "second").start()
     workers.append(second)
-    wait_until(lambda: "Worker]: Ready" in second.log(), 60, "the second worker")
-    time.sleep(20)  # the dead member's session expires, the partitions move, the replay happens
-    second.assert_alive()
+    wait_until(
+        lambda: (
+            second.assert_alive()
+            or metric(second, "pulse_messages_total", outcome="duplicate") >= len(stream)
+        ),
+        90,
+        "the whole stream redelivered to the second worker",
+    )
     assert stored(stack.database_url) == len(stream)
     assert alerts_in_db(stack.database_url) == set()
 

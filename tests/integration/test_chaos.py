@@ -18,7 +18,7 @@ def test_a_postgres_restart_mid_run_changes_nothing():
     assert outcome.differences == 0, outcome.detail
 
 
-def test_fuzzed_malformed_messages_all_dead_lettered_and_totals_exact():
+def test_fuzzed_and_hostile_messages_on_every_topic_dead_lettered_and_totals_exact():
     outcome = chaos.fuzz(count=1000, syndicates=10, hours=2.0, seed=6)
     assert outcome.differences == 0, outcome.detail
 
@@ -32,4 +32,9 @@ def test_providers_failing_then_recovering_deliver_everything_once():
 def test_kills_during_a_burst_of_pool_commands_reconcile_clean():
     outcome = chaos.pool_kills(commands=1200, n_kills=2, seed=10)
     assert outcome.faults >= 1
+    assert outcome.differences == 0, outcome.detail
+
+
+def test_an_app_crash_with_a_batch_blocked_in_postgres_loses_and_doubles_nothing():
+    outcome = chaos.crash_shutdown(transactions=3000, seed=12)
     assert outcome.differences == 0, outcome.detail

@@ -302,7 +302,6 @@ def test_end_to_end_one_sms_and_one_email_per_manager_never_twice(
         return len(twilio.delivered) >= 4 and len(ses_messages()) - before_email >= 4
 
     wait_until(delivered, 90, "two SMS and two emails per manager")
-    time.sleep(2)
     alerts = json.loads(stack.pulse("alerts", "list", "--json").stdout)
     assert sorted(a["kind"] for a in alerts) == ["large_transaction", "spike"]
     for phone in ("+15550000021", "+15550000022"):
@@ -320,9 +319,162 @@ def test_end_to_end_one_sms_and_one_email_per_manager_never_twice(
         == [("dee@fund.example",)] * 2 + [("eli@fund.example",)] * 2
     )
 
-    # The alerts are delivered again on the topic: nothing is sent twice.
+    # The alerts are delivered again on the topic: nothing is sent twice. A sentinel alert for
+    # another syndicate follows them on the same partition; once it is routed, they were too.
+    sentinel_manager = stack.pulse(
+        "managers", "add", "--name", "Sam", "--email", "sam@fund.example", "--channels", "email"
+    ).stdout.strip()
+    stack.pulse("managers", "assign", sentinel_manager, "syn-sentinel")
     published = stack.read_topic("alerts", 2)
-    stack.produce(r.value for r in published)
-    time.sleep(4)
+    assert len(published) == 2
+    sentinel = {**json.loads(published[0].value), "syndicate_id": "syn-sentinel"}
+    sentinel["alert_id"] = str(uuid.uuid4())
+    stack.produce_raw(
+        "alerts",
+        [(r.key, r.value, r.partition) for r in published]
+        + [(published[0].key, orjson.dumps(sentinel), published[0].partition)],
+    )
+
+    def routed(alert_id: str) -> int:
+        with db.connect(stack.database_url) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM notifications WHERE alert_id = %s", (alert_id,)
+            ).fetchone()[0]
+
+    wait_until(lambda: routed(sentinel["alert_id"]) == 2, 30, "the sentinel alert routed")
+    assert [routed(json.loads(r.value)["alert_id"]) for r in published] == [6, 6]
+    wait_until(lambda: len(ses_messages()) - before_email == 5, 30, "the sentinel's email")
     assert len(twilio.delivered) == 4
-    assert len(ses_messages()) - before_email == 4
+    emails = ses_messages()[before_email:]
+    assert sorted(m.destinations["ToAddresses"][0] for m in emails) == [
+        "dee@fund.example",
+        "dee@fund.example",
+        "eli@fund.example",
+        "eli@fund.example",
+        "sam@fund.example",
+    ]
+
+
+def run_senders(notifiers: list[Notifier], until: object, timeout: float = 90.0) -> None:
+    """Several senders at once against one outbox, as several workers would run them."""
+
+    async def one(notifier: Notifier, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            busy = await notifier.tick()
+            if not busy:
+                await asyncio.sleep(0.05)
+        await notifier.close()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(one(n, stop)) for n in notifiers]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until():  # type: ignore[operator]  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+
+
+def test_three_slow_senders_deliver_each_message_and_digest_exactly_once(
+    stack: Stack, twilio: TwilioStandIn
+):
+    """The provider answers in 0.3 s: far slower than lease / batch (5 s / 50). Claims are sized to
+    the lease and renewed before each send, and every outcome names its claim, so no message goes
+    out twice; the storm limit is counted under a lock, so three senders together send five."""
+    twilio.delay = 0.3
+    calm = add_manager(stack.database_url, "Calm", "+15550000031", None, "sms")
+    assign(stack.database_url, str(calm), "syn-calm")
+    enqueue(stack, [alert("syn-calm", n=i) for i in range(20)])
+    senders = [
+        Notifier(settings_for(stack, twilio, notifier_lease_seconds=5, storm_max_per_window=1000))
+        for _ in range(3)
+    ]
+    run_senders(senders, lambda: statuses_by_channel(stack, "sms").count("sent") == 20)
+    bodies = twilio.bodies_to("+15550000031")
+    assert len(bodies) == 20
+    assert len(set(bodies)) == 20
+
+    stormy = add_manager(stack.database_url, "Storm", "+15550000032", None, "sms")
+    assign(stack.database_url, str(stormy), "syn-storm3")
+    enqueue(stack, [alert("syn-storm3", n=i) for i in range(12)])
+    senders = [
+        Notifier(settings_for(stack, twilio, notifier_lease_seconds=5, storm_max_per_window=5))
+        for _ in range(3)
+    ]
+
+    def storm_settled() -> bool:
+        got = statuses_by_channel(stack, "sms")
+        return got.count("held") == 7 and got.count("sent") == 25
+
+    run_senders(senders, storm_settled)
+    assert len(twilio.bodies_to("+15550000032")) == 5
+    with db.connect(stack.database_url) as conn:
+        conn.execute(
+            "UPDATE notifications SET storm_window = storm_window - interval '20 minutes'"
+            " WHERE status = 'held'"
+        )
+    senders = [
+        Notifier(settings_for(stack, twilio, notifier_lease_seconds=5, storm_max_per_window=5))
+        for _ in range(3)
+    ]
+    run_senders(senders, lambda: statuses_by_channel(stack, "sms").count("digested") == 7)
+    time.sleep(0.5)  # a second digest would need a sender already past its claim: give it room
+    stormy_bodies = twilio.bodies_to("+15550000032")
+    assert len(stormy_bodies) == 6
+    assert stormy_bodies[-1].startswith("Pulse digest: 7 more alerts")
+
+
+def test_provider_errors_are_stored_and_dead_lettered_without_personal_data(
+    stack: Stack, twilio: TwilioStandIn
+):
+    phone = "+15550000041"
+    twilio.script = {phone: [400]}
+    twilio.error_message = "The 'To' number +15550000041 is not valid; contact ops@fund.example"
+    manager = add_manager(stack.database_url, "Redact", phone, None, "sms")
+    assign(stack.database_url, str(manager), "syn-r")
+    enqueue(stack, [alert("syn-r")])
+    drain(
+        Notifier(settings_for(stack, twilio)), lambda: "failed" in statuses_by_channel(stack, "sms")
+    )
+    with db.connect(stack.database_url) as conn:
+        (error,) = conn.execute(
+            "SELECT last_error FROM notifications WHERE status = 'failed'"
+        ).fetchone()
+    assert "+15550000041" not in error
+    assert "ops@fund.example" not in error
+    assert "[phone]" in error
+    assert "[email]" in error
+    (record,) = stack.read_topic("notifications-dlq", 1)
+    assert b"+15550000041" not in record.value
+    assert b"ops@fund.example" not in record.value
+
+
+def test_one_bad_row_is_quarantined_and_the_others_are_delivered(
+    stack: Stack, twilio: TwilioStandIn
+):
+    good = add_manager(stack.database_url, "Good", "+15550000051", None, "sms")
+    bad = add_manager(stack.database_url, "Bad", "+15550000052", None, "sms")
+    for m in (good, bad):
+        assign(stack.database_url, str(m), "syn-q")
+    with db.connect(stack.database_url) as conn:  # an address no key can decrypt
+        conn.execute(
+            "UPDATE fund_managers SET phone = 'gAAAAA-garbage' WHERE manager_id = %s", (bad,)
+        )
+    unrenderable = {**alert("syn-q", n=9), "kind": "spike", "ratio": "not a number"}
+    enqueue(stack, [alert("syn-q", n=i) for i in range(3)] + [unrenderable])
+    drain(
+        Notifier(settings_for(stack, twilio)),
+        lambda: (
+            "sending" not in statuses_by_channel(stack, "sms")
+            and "pending" not in statuses_by_channel(stack, "sms")
+        ),
+    )
+    assert len(twilio.bodies_to("+15550000051")) == 3
+    with db.connect(stack.database_url) as conn:
+        failed = conn.execute(
+            "SELECT count(*) FROM notifications WHERE status = 'failed' AND last_error LIKE 'internal_error%%'"
+        ).fetchone()[0]
+    # The bad manager's four SMS, and the unrenderable alert on the good manager's SMS and both log rows.
+    assert failed == 7

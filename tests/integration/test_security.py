@@ -7,6 +7,8 @@ import http.client
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -194,7 +196,8 @@ def _b64(doc: dict) -> str:
 
 
 def test_bad_tokens_api_keys_and_oversized_or_deep_bodies(stack: Stack, workers: list[Worker]):
-    worker = Worker(stack).start()
+    # Many bad credentials from one address on purpose: throttling has its own test.
+    worker = Worker(stack, PULSE_AUTH_FAILURE_LIMIT="1000").start()
     workers.append(worker)
     token = issue_token(stack, "ann", "fund_manager", manager_id="m-1")
     ann = api_ready(worker, issue_token(stack, "root", "admin")).as_(token)
@@ -276,6 +279,42 @@ def test_bad_tokens_api_keys_and_oversized_or_deep_bodies(stack: Stack, workers:
         422,
         {"error": "JSON nested deeper than 8 levels"},
     )
+    worker.assert_alive()
+
+
+def test_failed_authentication_is_throttled_and_a_key_id_alone_writes_nothing(
+    stack: Stack, workers: list[Worker]
+):
+    worker = Worker(stack, PULSE_AUTH_FAILURE_LIMIT="3").start()
+    workers.append(worker)
+    admin = api_ready(worker, issue_token(stack, "root", "admin"))
+    stack.pulse("users", "create", "svc", "--role", "admin")
+    key = stack.pulse("keys", "create", "svc").stdout.strip()
+    key_id = key.split("_")[1]
+    wrong = key[:-4] + ("aaaa" if not key.endswith("aaaa") else "bbbb")
+
+    def last_used() -> object:
+        with db.connect(stack.database_url) as conn:
+            return conn.execute(
+                "SELECT last_used_at FROM api_keys WHERE key_id = %s", (key_id,)
+            ).fetchone()[0]
+
+    for _ in range(3):
+        assert admin.as_(wrong).get("/pools/none")[0] == 401
+    assert last_used() is None  # a wrong secret writes nothing
+    # Now refused before any check, the right secret too, with how long to wait.
+    request = urllib.request.Request(
+        f"{admin.base}/pools/none", headers={"Authorization": f"Bearer {key}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 429
+    assert 1 <= int(refused.value.headers["Retry-After"]) <= 60
+    assert last_used() is None
+    # The same address is throttled whatever it presents; a request without credentials is not
+    # a guess and does not count.
+    assert admin.get("/pools/none")[0] == 429
+    assert admin.as_(None).get("/pools/none")[0] == 401
     worker.assert_alive()
 
 

@@ -1,0 +1,28 @@
+"""``pulse worker`` with one more background task that crashes the app when a file appears.
+
+The crash path the tests need: any unexpected exception in a task beside the agents makes Faust
+crash the app, which cancels the agents mid-batch and stops the consumer. Nothing of a batch in
+flight may be acknowledged then. Production code has no such task; this module adds it for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from pipeline import cli
+from pipeline.app import app
+
+TRIGGER = Path(os.environ.get("PULSE_TEST_CRASH_FILE", "/nonexistent"))
+
+
+@app.task
+async def crash_when_told() -> None:
+    while not TRIGGER.exists():  # noqa: ASYNC110, ASYNC240 (a test hook polling a file)
+        await asyncio.sleep(0.1)
+    raise RuntimeError("injected: a service beside the agents failed")
+
+
+if __name__ == "__main__":
+    cli.worker()

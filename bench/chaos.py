@@ -13,7 +13,7 @@ import random
 import signal
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import orjson
@@ -104,29 +104,38 @@ def _produce(stack: BenchStack, values: list[bytes]) -> None:
     assert summary.failed == 0
 
 
+# Offsets are committed only by a clean stop: every SIGKILLed worker leaves its whole run to replay.
+NO_COMMITS = {"PULSE_COMMIT_INTERVAL": "600", "PULSE_COMMIT_EVERY": "100000000"}
+
+
 def kills(n_kills: int, syndicates: int, hours: float, seed: int = 1) -> Outcome:
     """SIGKILL the worker at random moments while it ingests a stream with planted spikes."""
     stream = chaos_stream(syndicates, hours, seed)
     rng = random.Random(seed)
+    replays = 0
+    found: list[str] = []
     with bench_stack() as stack:
         _produce(stack, [orjson.dumps(r) for r in stream])
-        # Offsets are committed rarely, so every kill forces a long replay.
-        worker = stack.start_worker("w0", PULSE_COMMIT_INTERVAL="5")
+        worker = stack.start_worker("w0", **NO_COMMITS)
         done = 0
         while done < n_kills and stack.count() < len(stream):
             time.sleep(rng.uniform(1.0, 4.0))
             if stack.count() >= len(stream):
                 break
+            stored_before = stack.count()
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
             done += 1
-            worker = stack.start_worker(f"w{done}", PULSE_COMMIT_INTERVAL="5")
+            # Nothing was committed: the next worker replays all it stored, and more.
+            if stack.committed_offsets() != 0:
+                found.append(f"offsets committed before kill {done}")
+            replays += stored_before > 0
+            worker = stack.start_worker(f"w{done}", **NO_COMMITS)
         wait_for_count(stack, len(stream), timeout=600)
-        time.sleep(2)
-        found = differences(stack, stream)
+        found += differences(stack, stream)
         stop_worker(worker)
     return Outcome(
-        f"SIGKILL the worker ({len(stream):,} transactions, planted spikes)",
+        f"SIGKILL the worker ({len(stream):,} transactions, planted spikes, {replays} full replays)",
         1,
         done,
         len(found),
@@ -143,7 +152,6 @@ def postgres_restart(syndicates: int, hours: float, seed: int = 2) -> Outcome:
         wait_for_count(stack, len(stream) // 3, timeout=120)
         stack.restart_postgres(down_seconds=3.0)
         wait_for_count(stack, len(stream), timeout=300)
-        time.sleep(2)
         alive = worker.poll() is None
         found = differences(stack, stream) + ([] if alive else ["the worker died"])
         stop_worker(worker)
@@ -232,40 +240,240 @@ def fuzzed_messages(count: int, seed: int) -> list[bytes]:
     return out[:count]
 
 
-def fuzz(count: int, syndicates: int, hours: float, seed: int = 3) -> Outcome:
-    """Fuzzed malformed messages mixed into valid traffic: all dead-lettered, worker alive, totals exact."""
-    stream = chaos_stream(syndicates, hours, seed)
-    bad = fuzzed_messages(count, seed)
+# Valid but hostile: stored and counted like any other transaction.
+_ODD_IDS = [
+    "a/b",
+    "a/b/c",
+    "x|y:z",
+    "back\\slash",
+    "tab\tinside",
+    "caf\u00e9",
+    "\U0001f680-rocket",
+    "\u202eRTL",
+    "e\u0301",
+    "k" * 128,
+    "\u00e9" * 128,
+]
+_ODD_OFFSETS = ["Z", "+14:00", "-12:00", "+05:45", "-00:00"]
+# Hostile and invalid: each must be dead-lettered with this reason.
+_BAD_TEXT = ["\x00", "\ud800", "\udfff", "a\ud83d", "\x00\x00"]
+
+
+def hostile_transactions(
+    count: int, hours: float, seed: int
+) -> list[tuple[bytes, dict | None, str]]:
+    """(value, the record when it is valid, the dead-letter reason when it is not)."""
     rng = random.Random(seed)
-    values = [orjson.dumps(r) for r in stream]
-    for message in bad:
-        values.insert(rng.randint(0, len(values)), message)
+    out: list[tuple[bytes, dict | None, str]] = []
+    end = T0 + timedelta(hours=hours)
+    for n in range(count):
+        moment = T0 + timedelta(seconds=rng.uniform(0, hours * 3600))
+        offset = rng.choice(_ODD_OFFSETS)
+        record: dict = {
+            "transaction_id": f"hostile-{n}/{rng.choice(_ODD_IDS)}"[:128],
+            "investor_id": rng.choice([rng.choice(_ODD_IDS), 2**70 + n, f"inv-{n % 7}"]),
+            "syndicate_id": f"odd-{rng.choice(_ODD_IDS)}"[:128],
+            "transaction_amount": rng.choice(
+                ["999999999999999999.99", "0.01", "1e2", 999999999999999999, "12.30"]
+            ),
+            "transaction_date": _stamp(moment, offset),
+        }
+        kind = rng.random()
+        if kind < 0.5:
+            out.append((json.dumps(record).encode(), record, ""))
+            continue
+        if kind < 0.75:
+            field = rng.choice(["transaction_id", "investor_id", "syndicate_id"])
+            text = str(record[field])[:120]
+            cut = rng.randint(0, len(text))
+            record[field] = text[:cut] + rng.choice(_BAD_TEXT) + text[cut:]
+            reason = "bad_text"
+        elif kind < 0.85:
+            later = end + timedelta(days=rng.randint(365, 365 * 7000))
+            record["transaction_date"] = _stamp(
+                min(later, datetime(9999, 1, 1, tzinfo=UTC)), offset
+            )
+            reason = "future_date"
+        elif kind < 0.95:
+            year = rng.randint(1, 1969)
+            record["transaction_date"] = f"{year:04d}-06-01T00:00:00{offset}"
+            reason = "past_date"
+        else:
+            record["transaction_amount"] = rng.choice(["1000000000000000000", "1e400", "1e-400"])
+            reason = "bad_amount"
+        # ensure_ascii: lone surrogates travel as JSON escapes, as a hostile producer sends them.
+        out.append((json.dumps(record, ensure_ascii=True).encode(), None, reason))
+    return out
+
+
+def _stamp(moment: datetime, offset: str) -> str:
+    if offset in ("Z", "-00:00"):
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + offset
+    sign = 1 if offset[0] == "+" else -1
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S.%f") + offset
+
+
+def hostile_internal(count: int, seed: int) -> dict[str, list[bytes]]:
+    """Messages for the internal topics that break their contracts, each in its own way."""
+    rng = random.Random(seed)
+    alert = {
+        "alert_id": "2f1e4a7c-5b3d-4c2e-9a1f-0b6c8d7e5f43",
+        "kind": "spike",
+        "syndicate_id": "odd",
+        "observed": "12",
+        "expected": "1.00",
+        "details": {},
+    }
+    command = {
+        "idempotency_key": "k",
+        "request_hash": "h",
+        "type": "commit",
+        "pool_id": "p",
+        "data": {},
+    }
+    junk = [None, True, 1, 2**80, [1], {"a": 1}, "", "\x00", "\ud800", "not a uuid", "x" * 500]
+    out: dict[str, list[bytes]] = {"alerts": [], "pool-commands": []}
+    for topic, doc, fields in (
+        ("alerts", alert, ["alert_id", "kind", "syndicate_id", "observed", "details"]),
+        ("pool-commands", command, ["type", "pool_id", "data", "idempotency_key"]),
+    ):
+        bad = fuzzed_messages(count // 2, seed)  # not even JSON objects, most of them
+        for _ in range(count - len(bad)):
+            field = rng.choice(fields)
+            value = rng.choice([j for j in junk if not _valid(topic, field, j)])
+            bad.append(json.dumps({**doc, field: value}, ensure_ascii=True).encode())
+        out[topic] = bad
+    return out
+
+
+def _valid(topic: str, field: str, value: object) -> bool:
+    """Whether ``value`` would pass in ``field`` (such values are left out: they are not hostile)."""
+    if field in ("observed",):
+        return isinstance(value, str | int) and not isinstance(value, bool)
+    if field == "details":
+        return value is None or isinstance(value, dict)
+    if field == "data":
+        return isinstance(value, dict)
+    ok_text = isinstance(value, str) and bool(value.strip()) and "\x00" not in value
+    ok_text = (
+        ok_text
+        and "\ud800" not in value
+        and len(value) <= (400 if field == "idempotency_key" else 128)
+    )
+    if field == "alert_id" or field == "kind" or field == "type":
+        return False  # none of the junk is a UUID, an alert kind or a command type
+    return ok_text
+
+
+def fuzz(count: int, syndicates: int, hours: float, seed: int = 3) -> Outcome:
+    """Fuzzed messages on every topic a worker reads: malformed ones and valid-but-hostile ones
+    (text PostgreSQL cannot store, dates far ahead and far back, the largest amounts, ids with
+    separators and at the length limit). Bad ones are all dead-lettered with a reason, the worker
+    stays up, and totals and alerts equal the oracle's."""
+    stream = chaos_stream(syndicates, hours, seed)
+    rng = random.Random(seed)
+    entries: list[tuple[bytes, dict | None]] = [(orjson.dumps(r), r) for r in stream]
+    malformed = fuzzed_messages(count // 2, seed)
+    hostile = hostile_transactions(count - len(malformed), hours, seed)
+    for message in malformed:
+        entries.insert(rng.randint(0, len(entries)), (message, None))
+    # Valid hostile records keep their order among themselves, so the oracle sees what the
+    # worker sees for their syndicates.
+    positions = sorted(rng.randint(0, len(entries)) for _ in hostile)
+    for offset, (position, (value, record, _)) in enumerate(zip(positions, hostile, strict=True)):
+        entries.insert(position + offset, (value, record))
+    valid = [r for _, r in entries if r is not None]
+    bad_transactions = len(entries) - len(valid)
+    internal = hostile_internal(count // 5, seed)
+    bad_internal = sum(len(v) for v in internal.values())
     with bench_stack() as stack:
-        _produce(stack, values)
+        _produce(stack, [v for v, _ in entries])
+        for topic, values in internal.items():
+            asyncio.run(produce(stack.bootstrap, iter(values), 4, topic=topic))
         worker = stack.start_worker()
-        wait_for_count(stack, len(stream), timeout=300)
-        wait_for_count(stack, count, timeout=120, table="dead_letters")
-        time.sleep(1)
-        found = differences(stack, stream)
-        dead = stack.count("dead_letters")
-        if dead != count:
-            found.append(f"{dead} dead letters, {count} expected")
+        wait_for_count(stack, len(oracle.first_wins(valid)), timeout=300)
+        wait_for_count(stack, bad_transactions + bad_internal, timeout=120, table="dead_letters")
+        found = differences(stack, valid)
         with psycopg.connect(db.libpq_url(stack.database_url)) as conn:
+            by_topic = dict(
+                conn.execute("SELECT topic, count(*) FROM dead_letters GROUP BY topic").fetchall()
+            )
+            reasons = dict(
+                conn.execute(
+                    "SELECT reason, count(*) FROM dead_letters WHERE topic = 'transactions'"
+                    " AND reason IN ('bad_text', 'future_date', 'past_date') GROUP BY reason"
+                ).fetchall()
+            )
             unexplained = conn.execute(
                 "SELECT count(*) FROM dead_letters WHERE reason = '' OR detail = ''"
             ).fetchone()[0]
+        want = {"transactions": bad_transactions, **{t: len(v) for t, v in internal.items()}}
+        if by_topic != want:
+            found.append(f"dead letters by topic {by_topic}, expected {want}")
+        for reason in ("bad_text", "future_date", "past_date"):
+            expected = sum(1 for _, r, why in hostile if r is None and why == reason)
+            if reasons.get(reason, 0) != expected:
+                found.append(f"{reasons.get(reason, 0)} {reason} dead letters, {expected} expected")
         if unexplained:
             found.append(f"{unexplained} dead letters without a reason")
         if worker.poll() is not None:
             found.append("the worker died")
         stop_worker(worker)
     return Outcome(
-        f"{count:,} fuzzed malformed messages in valid traffic",
+        f"{count:,} fuzzed transactions (half valid-but-hostile), {bad_internal:,} on internal topics",
         1,
-        count,
+        count + bad_internal,
         len(found),
         "; ".join(found[:3]),
     )
+
+
+def crash_shutdown(transactions: int, seed: int = 11) -> Outcome:
+    """A batch blocked inside PostgreSQL (a lock held by another session) while a service beside
+    the agents crashes the app; then a new worker. Every produced transaction is stored exactly once."""
+    stream = chaos_stream(max(4, transactions // 300), 1.0, seed)[:transactions]
+    half = len(stream) // 2
+    found: list[str] = []
+    with bench_stack() as stack:
+        trigger = stack.root / "crash-now"
+        _produce(stack, [orjson.dumps(r) for r in stream[:half]])
+        worker = stack.start_worker(
+            "crashing", module="tests.crashing_worker", PULSE_TEST_CRASH_FILE=str(trigger)
+        )
+        wait_for_count(stack, half, timeout=120)
+        with psycopg.connect(db.libpq_url(stack.database_url)) as blocker:
+            blocker.execute("LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE")
+            _produce(stack, [orjson.dumps(r) for r in stream[half:]])
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not _waiting_on_a_lock(stack):
+                time.sleep(0.1)
+            trigger.touch()
+            worker.wait(60)
+            blocker.rollback()
+        if stack.count() != half:
+            found.append(f"{stack.count()} stored while blocked, {half} expected")
+        replacement = stack.start_worker("replacement")
+        wait_for_count(stack, len(stream), timeout=180)
+        found += differences(stack, stream)
+        stop_worker(replacement)
+    return Outcome(
+        f"app crash with a batch blocked in PostgreSQL ({len(stream):,} transactions)",
+        1,
+        1,
+        len(found),
+        "; ".join(found[:3]),
+    )
+
+
+def _waiting_on_a_lock(stack: BenchStack) -> bool:
+    with psycopg.connect(db.libpq_url(stack.database_url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database()"
+        ).fetchone()
+    return bool(row and row[0])
 
 
 def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outcome:
@@ -324,12 +532,11 @@ def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outco
                 PULSE_NOTIFY_RETRY_DELAYS="5,10,20,40,80",
                 PULSE_STORM_MAX_PER_WINDOW="1000000",
             )
+            # Done when no row is left that any sender could still claim: only pending, sending
+            # (a lease) and held rows are ever sent, so nothing can go out twice after that.
             deadline = time.monotonic() + outage_seconds + 240
-            while time.monotonic() < deadline:
-                if len(twilio.messages) >= alerts and len(ses.sent()) - before_email >= alerts:
-                    break
+            while time.monotonic() < deadline and not _settled(stack, 2 * alerts):
                 time.sleep(0.5)
-            time.sleep(3)  # anything sent twice would arrive by now
             stop_worker(worker)
     finally:
         twilio.stop()
@@ -349,6 +556,16 @@ def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outco
         len(found),
         "; ".join(found[:3]),
     )
+
+
+def _settled(stack: BenchStack, rows: int) -> bool:
+    with psycopg.connect(db.libpq_url(stack.database_url)) as conn:
+        done, open_ = conn.execute(
+            "SELECT count(*) FILTER (WHERE status IN ('sent', 'failed', 'digested')),"
+            " count(*) FILTER (WHERE status IN ('pending', 'sending', 'held', 'digesting'))"
+            " FROM notifications WHERE channel IN ('sms', 'email')"
+        ).fetchone()
+    return done >= rows and open_ == 0
 
 
 def pool_kills(commands: int, n_kills: int, seed: int = 8) -> Outcome:
@@ -467,6 +684,7 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
         kills(args.kills, args.syndicates, args.hours),
         postgres_restart(args.syndicates // 2, args.hours),
         fuzz(args.fuzz, args.syndicates // 4, args.hours),
+        crash_shutdown(20_000),
         providers_outage(40, args.outage),
         pool_kills(args.pool_commands, 5),
     ]

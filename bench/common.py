@@ -81,10 +81,12 @@ class BenchStack:
             **extra,
         }
 
-    def start_worker(self, name: str = "worker", **env: str) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, name: str = "worker", module: str = "pipeline.cli", **env: str
+    ) -> subprocess.Popen[bytes]:
         log = (self.root / f"{name}.log").open("ab")
         self.worker = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker"],
+            [sys.executable, "-m", module, "worker"],
             env=self.env(
                 **{
                     "PULSE_DATA_DIR": str(self.root / name),
@@ -104,6 +106,28 @@ class BenchStack:
 
         token = user_token(self.database_url, "bench-admin", "admin", ttl=timedelta(hours=6))
         return {"Authorization": f"Bearer {token}"}
+
+    def committed_offsets(self, topic: str = "transactions") -> int:
+        """The sum of the worker group's committed offsets on ``topic`` (0: nothing committed)."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        from config import Settings
+
+        async def read() -> int:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                group_id=Settings().app_id,
+                enable_auto_commit=False,
+            )
+            await consumer.start()
+            try:
+                parts = consumer.partitions_for_topic(topic) or set()
+                offsets = [await consumer.committed(TopicPartition(topic, p)) for p in parts]
+                return sum(o or 0 for o in offsets)
+            finally:
+                await consumer.stop()
+
+        return asyncio.run(read())
 
     def count(self, table: str = "transactions") -> int:
         with psycopg.connect(db.libpq_url(self.database_url)) as conn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -62,7 +63,7 @@ async def sink_alone_rate(database_url: str, values: list[bytes], batch: int) ->
             SourceMessage("transactions", 0, i + j, None, v)
             for j, v in enumerate(values[i : i + batch])
         ]
-        t = triage(chunk)
+        t = triage(chunk, datetime.now(UTC), timedelta(minutes=5))
         accepted = t.accepted + t.misrouted  # no broker here to re-key through
         await sink.write(accepted, t.dead)
     await sink.close()

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -33,7 +34,7 @@ async def load(database_url: str, n: int, chunk: int = 100_000) -> None:
                 )
                 for j, v in enumerate(values[i : i + 5000])
             ]
-            t = triage(batch)
+            t = triage(batch, datetime.now(UTC), timedelta(minutes=5))
             await sink.write(t.accepted + t.misrouted, t.dead)
     await sink.close()
 

@@ -127,9 +127,10 @@ class SyndicateWindow:
         if cut:
             del self.times[:cut]
 
-    def state(self) -> tuple[int | None, bool, int, int | None]:
-        """What is stored of this window besides its times."""
-        return self.first_event, self.spike_open, self.alerted_count, self.watermark
+    def state(self) -> tuple[int | None, bool, int]:
+        """What is stored of this window besides its times (the watermark is derived from those:
+        the newest counted event)."""
+        return self.first_event, self.spike_open, self.alerted_count
 
 
 @dataclass(frozen=True, slots=True)

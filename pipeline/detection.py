@@ -112,7 +112,7 @@ class AnomalyDetector:
                 window.first_event = to_micros(first_event)
                 window.spike_open = spike_open
                 window.alerted_count = alerted_count
-                window.watermark = to_micros(watermark)
+                window.watermark = None if watermark is None else to_micros(watermark)
                 window.times = [to_micros(t) for t in times]
             windows.syndicates[s] = window
 
@@ -130,7 +130,7 @@ class AnomalyDetector:
         late_ids: list[str] = []
         # What each touched syndicate's stored row said before this batch: only changes are written.
         before: dict[str, tuple[object, ...]] = {}
-        touched: dict[str, tuple[int, SyndicateWindow]] = {}
+        touched: dict[str, SyndicateWindow] = {}
         for partition, rows in by_partition.items():
             windows = self._partitions[partition].windows
             for a in sorted(rows, key=lambda r: r.source.offset):
@@ -142,13 +142,13 @@ class AnomalyDetector:
                 window = windows.syndicates[t.syndicate_id]
                 if t.syndicate_id not in before:
                     before[t.syndicate_id] = window.state()
-                    touched[t.syndicate_id] = (partition, window)
+                    touched[t.syndicate_id] = window
                 counted, spike = windows.observe(t, window, rules)
                 if not counted:
                     late_ids.append(t.transaction_id)
                 if spike:
                     result.alerts.append(spike)
-        changed = {s: pw for s, pw in touched.items() if before[s] != pw[1].state()}
+        changed = {s: w for s, w in touched.items() if before[s] != w.state()}
         result.late = len(late_ids)
         metrics.LATE_EVENTS.inc(result.late)
         await self._save(conn, sorted(by_partition), changed, late_ids)
@@ -160,21 +160,14 @@ class AnomalyDetector:
         self,
         conn: psycopg.AsyncConnection,
         partitions: list[int],
-        changed: dict[str, tuple[int, SyndicateWindow]],
+        changed: dict[str, SyndicateWindow],
         late_ids: list[str],
     ) -> None:
         if late_ids:
             await conn.execute(sql.load("mark_late"), (late_ids,))
         activity = [
-            (
-                s,
-                p,
-                _moment(w.first_event),
-                w.spike_open,
-                w.alerted_count,
-                _moment(w.watermark),
-            )
-            for s, (p, w) in sorted(changed.items())
+            (s, _moment(w.first_event), w.spike_open, w.alerted_count)
+            for s, w in sorted(changed.items())
             if w.first_event is not None
         ]
         if activity:

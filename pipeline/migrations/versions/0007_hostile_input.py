@@ -31,15 +31,8 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE {table} {alters}")
     op.execute(
         """
-        -- Lateness per syndicate: its own newest event time, and the partition its windows live in.
-        ALTER TABLE syndicate_activity ADD COLUMN watermark timestamptz;
-        ALTER TABLE syndicate_activity ADD COLUMN source_partition integer;
-        UPDATE syndicate_activity a SET watermark = (
-            SELECT max(t.transaction_date) FROM transactions t
-            WHERE t.syndicate_id = a.syndicate_id AND t.in_spike_window
-        );
-        UPDATE syndicate_activity SET watermark = first_event_at WHERE watermark IS NULL;
-        ALTER TABLE syndicate_activity ALTER COLUMN watermark SET NOT NULL;
+        -- Lateness per syndicate: its watermark is its newest counted event, read from this index
+        -- (max over the rows still in_spike_window), so it is never written separately.
         CREATE INDEX transactions_syndicate_window ON transactions (syndicate_id, transaction_date)
             WHERE in_spike_window;
         DROP INDEX IF EXISTS transactions_partition_time;

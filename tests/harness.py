@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -305,3 +305,16 @@ def metric(worker: Worker, name: str, **labels: str) -> float:
 
 # Offsets committed only when a worker stops cleanly: a killed one leaves everything to replay.
 NO_COMMITS = {"PULSE_COMMIT_INTERVAL": "600", "PULSE_COMMIT_EVERY": "100000000"}
+
+
+def transaction(
+    tid: str, syndicate: str, at: datetime, amount: str = "250.00", investor: str = "inv-1"
+) -> dict[str, str]:
+    """One message of the transactions contract, as a producer would write it."""
+    return {
+        "transaction_id": tid,
+        "investor_id": investor,
+        "syndicate_id": syndicate,
+        "transaction_amount": amount,
+        "transaction_date": at.isoformat().replace("+00:00", "Z"),
+    }

@@ -13,22 +13,13 @@ import pytest
 
 from pipeline import db
 from tests import oracle
-from tests.harness import NO_COMMITS, Stack, Worker, metric, wait_until
+from tests.harness import NO_COMMITS, Stack, Worker, metric, transaction, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def record(
-    tid: str, syndicate: str, at: datetime, amount: str = "250.00", investor: str = "inv-1"
-) -> dict:
-    return {
-        "transaction_id": tid,
-        "investor_id": investor,
-        "syndicate_id": syndicate,
-        "transaction_amount": amount,
-        "transaction_date": at.isoformat().replace("+00:00", "Z"),
-    }
+record = transaction
 
 
 def planted_stream(seed: int = 5) -> list[dict]:

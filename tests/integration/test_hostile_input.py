@@ -18,7 +18,7 @@ import pytest
 from pipeline import db
 from pipeline.partitioning import partition_for
 from tests import oracle
-from tests.harness import Stack, Worker, wait_until
+from tests.harness import Stack, Worker, transaction, wait_until
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -26,14 +26,7 @@ T0 = NOW - timedelta(hours=3)
 MAX_AMOUNT = "999999999999999999.99"
 
 
-def record(tid: str, syndicate: str, at: datetime, amount: str = "250.00", investor: str = "inv-1"):
-    return {
-        "transaction_id": tid,
-        "investor_id": investor,
-        "syndicate_id": syndicate,
-        "transaction_amount": amount,
-        "transaction_date": at.isoformat().replace("+00:00", "Z"),
-    }
+record = transaction
 
 
 def steady(syndicate: str, rng: random.Random, burst_at: datetime | None, shift=timedelta()):

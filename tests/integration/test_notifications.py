@@ -377,6 +377,12 @@ def run_senders(notifiers: list[Notifier], until: object, timeout: float = 90.0)
     asyncio.run(run())
 
 
+def three_senders(stack: Stack, twilio: TwilioStandIn, storm: int) -> list[Notifier]:
+    """Three senders with a 5 s lease, as three workers would run them."""
+    settings = settings_for(stack, twilio, notifier_lease_seconds=5, storm_max_per_window=storm)
+    return [Notifier(settings) for _ in range(3)]
+
+
 def test_three_slow_senders_deliver_each_message_and_digest_exactly_once(
     stack: Stack, twilio: TwilioStandIn
 ):
@@ -387,11 +393,10 @@ def test_three_slow_senders_deliver_each_message_and_digest_exactly_once(
     calm = add_manager(stack.database_url, "Calm", "+15550000031", None, "sms")
     assign(stack.database_url, str(calm), "syn-calm")
     enqueue(stack, [alert("syn-calm", n=i) for i in range(20)])
-    senders = [
-        Notifier(settings_for(stack, twilio, notifier_lease_seconds=5, storm_max_per_window=1000))
-        for _ in range(3)
-    ]
-    run_senders(senders, lambda: statuses_by_channel(stack, "sms").count("sent") == 20)
+    run_senders(
+        three_senders(stack, twilio, storm=1000),
+        lambda: statuses_by_channel(stack, "sms").count("sent") == 20,
+    )
     bodies = twilio.bodies_to("+15550000031")
     assert len(bodies) == 20
     assert len(set(bodies)) == 20
@@ -399,27 +404,22 @@ def test_three_slow_senders_deliver_each_message_and_digest_exactly_once(
     stormy = add_manager(stack.database_url, "Storm", "+15550000032", None, "sms")
     assign(stack.database_url, str(stormy), "syn-storm3")
     enqueue(stack, [alert("syn-storm3", n=i) for i in range(12)])
-    senders = [
-        Notifier(settings_for(stack, twilio, notifier_lease_seconds=5, storm_max_per_window=5))
-        for _ in range(3)
-    ]
 
     def storm_settled() -> bool:
         got = statuses_by_channel(stack, "sms")
         return got.count("held") == 7 and got.count("sent") == 25
 
-    run_senders(senders, storm_settled)
+    run_senders(three_senders(stack, twilio, storm=5), storm_settled)
     assert len(twilio.bodies_to("+15550000032")) == 5
     with db.connect(stack.database_url) as conn:
         conn.execute(
             "UPDATE notifications SET storm_window = storm_window - interval '20 minutes'"
             " WHERE status = 'held'"
         )
-    senders = [
-        Notifier(settings_for(stack, twilio, notifier_lease_seconds=5, storm_max_per_window=5))
-        for _ in range(3)
-    ]
-    run_senders(senders, lambda: statuses_by_channel(stack, "sms").count("digested") == 7)
+    run_senders(
+        three_senders(stack, twilio, storm=5),
+        lambda: statuses_by_channel(stack, "sms").count("digested") == 7,
+    )
     stormy_bodies = twilio.bodies_to("+15550000032")
     assert len(stormy_bodies) == 6
     assert stormy_bodies[-1].startswith("Pulse digest: 7 more alerts")

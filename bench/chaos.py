@@ -109,7 +109,9 @@ NO_COMMITS = {"PULSE_COMMIT_INTERVAL": "600", "PULSE_COMMIT_EVERY": "100000000"}
 
 
 def kills(n_kills: int, syndicates: int, hours: float, seed: int = 1) -> Outcome:
-    """SIGKILL the worker at random moments while it ingests a stream with planted spikes."""
+    """SIGKILL the worker at random moments while it ingests a stream with planted spikes. Each kill
+    comes after that worker stored rows of its own, and no worker commits offsets, so every kill
+    forces the next worker to replay all it did."""
     stream = chaos_stream(syndicates, hours, seed)
     rng = random.Random(seed)
     replays = 0
@@ -119,23 +121,29 @@ def kills(n_kills: int, syndicates: int, hours: float, seed: int = 1) -> Outcome
         worker = stack.start_worker("w0", **NO_COMMITS)
         done = 0
         while done < n_kills and stack.count() < len(stream):
-            time.sleep(rng.uniform(1.0, 4.0))
+            before = stack.count()
+            deadline = time.monotonic() + 90
+            while stack.count() == before and time.monotonic() < deadline:
+                time.sleep(0.1)  # joined, replayed what others stored, and now storing its own
+            time.sleep(rng.uniform(0.2, 2.0))
             if stack.count() >= len(stream):
                 break
-            stored_before = stack.count()
+            progressed = stack.count() > before
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
             done += 1
-            # Nothing was committed: the next worker replays all it stored, and more.
             if stack.committed_offsets() != 0:
                 found.append(f"offsets committed before kill {done}")
-            replays += stored_before > 0
+            if not progressed:
+                found.append(f"kill {done} came before the worker stored anything")
+            replays += progressed
             worker = stack.start_worker(f"w{done}", **NO_COMMITS)
-        wait_for_count(stack, len(stream), timeout=600)
+        wait_for_count(stack, len(stream), timeout=900)
         found += differences(stack, stream)
         stop_worker(worker)
     return Outcome(
-        f"SIGKILL the worker ({len(stream):,} transactions, planted spikes, {replays} full replays)",
+        f"SIGKILL the worker mid-ingestion, offsets never committed ({len(stream):,} transactions,"
+        f" planted spikes, {replays} full replays)",
         1,
         done,
         len(found),

@@ -7,6 +7,7 @@ installed (it is with the dev extras that `make demo` installs).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import urllib.error
@@ -146,6 +147,9 @@ class SesStandIn:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
+        # werkzeug logs every request at INFO on a handler of its own: it would print through the
+        # demo's live view.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.server.start()
         self.url = f"http://127.0.0.1:{port}"

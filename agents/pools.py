@@ -23,7 +23,6 @@ from pipeline.pool_api import (
 )
 from pipeline.pool_commands import PoolCommandHandler
 from pipeline.pool_events_outbox import PoolEventPublisher
-from pipeline.services import guarded
 from pipeline.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
 from pipeline.web_security import principal_of, read_body
 
@@ -46,7 +45,7 @@ async def apply_pool_commands(stream):  # type: ignore[no-untyped-def]
 
 @app.timer(interval=5.0)
 async def relay_unpublished_pool_events() -> None:
-    await guarded("pool-events relay", pool_events.relay)
+    await pool_events.relay()  # never raises
 
 
 class PoolView(View):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from psycopg.rows import dict_row
 
 import sql
 from models.anomaly import Alert, AlertKind
@@ -47,8 +48,6 @@ class AlertPublisher(Relay):
 
 
 async def _unpublished(conn: Conn, limit: int) -> list[Any]:
-    from psycopg.rows import dict_row
-
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(sql.load("unpublished_alerts"), (RELAY_AFTER_SECONDS, limit))
         return await cur.fetchall()

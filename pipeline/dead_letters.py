@@ -16,6 +16,7 @@ import psycopg
 import sql
 from models.batch import DeadLetter, printable
 from pipeline import metrics
+from pipeline.retry import retry_transient
 
 _DEAD_LETTER_NS = uuid.UUID("6f2b1f0e-3c55-4d8e-9a43-5b8f1d7c2a10")
 
@@ -88,8 +89,6 @@ class DeadLetterOffice:
         self._topic = topic
 
     async def send(self, letters: Sequence[DeadLetter]) -> None:
-        from pipeline.retry import retry_transient
-
         if not letters:
             return
 

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.batch import Accepted, DeadLetter, SourceMessage, Triage, internal_error, triage
+from models.batch import Accepted, DeadLetter, Triage, internal_error, triage
 from pipeline import dead_letters, metrics
 from pipeline.alert_outbox import AlertPublisher
-from pipeline.consuming import isolate
+from pipeline.consuming import isolate, source_of
 from pipeline.failures import Failure, classify
 from pipeline.partitioning import KeyPartitioner
 from pipeline.retry import retry_transient
@@ -44,10 +44,7 @@ class Ingestor:
         self.max_future = max_future
 
     async def handle(self, events: Sequence[Any]) -> SinkResult:
-        messages = [
-            SourceMessage(m.topic, m.partition, m.offset, m.key, m.value)
-            for m in (e.message for e in events)
-        ]
+        messages = [source_of(e) for e in events]
         await self.partitioner.refresh()
         batch = triage(messages, datetime.now(UTC), self.max_future, self.partitioner)
         await self._reroute(batch.misrouted)
@@ -59,7 +56,6 @@ class Ingestor:
         # batch, and triage finds the same dead letters again.
         await retry_transient(
             lambda: dead_letters.publish(self.dlq_topic, result.dead),
-            on_failure=None,
             what=f"publishing {len(result.dead)} dead letters",
         )
         if result.alerts:

@@ -97,7 +97,9 @@ class Relay:
                 log.info("relayed %d unpublished to %s", len(items), self._store.name)
             return len(items)
         except Exception:
+            # It runs beside the agents: crashing would cancel them mid-batch. Logged, counted, retried.
             log.warning("the %s relay failed; it will try again", self._store.name, exc_info=True)
+            metrics.CRASH_GUARDED.labels(f"{self._store.name} relay").inc()
             self._conn = None
             return 0
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from config import get_settings
-from pipeline.alert_router import AlertRouter
-from pipeline.app import app
-from pipeline.consuming import consume
-from pipeline.db import LazyPool
-from pipeline.dead_letters import internal_office
-from pipeline.topics import ALERTS, faust_topic
+from pipeline.notify.router import AlertRouter
+from pipeline.platform.consuming import consume
+from pipeline.platform.db import LazyPool
+from pipeline.platform.dead_letters import internal_office
+from pipeline.platform.faust_app import app
+from pipeline.platform.topics import ALERTS, faust_topic
 
 settings = get_settings()
 router = AlertRouter(LazyPool(settings.resolved_database_url, max_size=2), internal_office(app))
@@ -23,6 +23,6 @@ if settings.notifier_in_worker:
 
     @app.task
     async def run_notifier() -> None:
-        from pipeline.notifier import Notifier
+        from pipeline.notify.sender import Notifier
 
         await Notifier(settings).run()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from faust.web import Request, Response, View
 
 from config import get_settings
-from pipeline.app import app
-from pipeline.health import metrics_text, readiness
+from pipeline.platform.faust_app import app
+from pipeline.platform.health import metrics_text, readiness
 
 settings = get_settings()
 

@@ -1,4 +1,4 @@
-"""Pools: the command agent and the HTTP routes (thin adapters over pipeline.pool_commands / pool_api)."""
+"""Pools: the command agent and the HTTP routes (thin adapters over pipeline.pools.commands / pool_api)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from faust.web import Request, Response, View
 
 from config import get_settings
 from models.access import Role, may_create_pool_for, sees_investor, sees_pool
-from pipeline.app import app
-from pipeline.consuming import consume
-from pipeline.dead_letters import internal_office
-from pipeline.pool_api import (
+from pipeline.platform.consuming import consume
+from pipeline.platform.dead_letters import internal_office
+from pipeline.platform.faust_app import app
+from pipeline.platform.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
+from pipeline.pools.api import (
     ApiError,
     CapitalCallBody,
     CommitmentBody,
@@ -21,10 +22,9 @@ from pipeline.pool_api import (
     EmptyBody,
     PoolApi,
 )
-from pipeline.pool_commands import PoolCommandHandler
-from pipeline.pool_events_outbox import PoolEventPublisher
-from pipeline.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
-from pipeline.web_security import principal_of, read_body
+from pipeline.pools.commands import PoolCommandHandler
+from pipeline.pools.publisher import PoolEventPublisher
+from pipeline.security.middleware import principal_of, read_body
 
 settings = get_settings()
 commands_topic = faust_topic(app, POOL_COMMANDS)
@@ -50,7 +50,7 @@ async def relay_unpublished_pool_events() -> None:
 
 class PoolView(View):
     """Shared plumbing: API errors become JSON with their status. The middleware in
-    pipeline.web_security has authenticated the caller, checked the route's roles, and logs and
+    pipeline.security.middleware has authenticated the caller, checked the route's roles, and logs and
     audits the request; what is left here is the object-level check: is this pool or investor the
     caller's? When it is not, the answer is the same 404 as for one that does not exist."""
 

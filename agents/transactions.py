@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from config import get_settings
-from pipeline.alert_outbox import AlertPublisher
-from pipeline.app import app
-from pipeline.consuming import consume
-from pipeline.detection import AnomalyDetector
-from pipeline.ingest import Ingestor
-from pipeline.partitioning import KeyPartitioner
-from pipeline.sink import TransactionSink
-from pipeline.topics import ALERTS, TRANSACTIONS, TRANSACTIONS_DLQ, faust_topic
+from pipeline.alerts.detection import AnomalyDetector
+from pipeline.alerts.publisher import AlertPublisher
+from pipeline.ingest.service import Ingestor
+from pipeline.ingest.sink import TransactionSink
+from pipeline.platform.consuming import consume
+from pipeline.platform.faust_app import app
+from pipeline.platform.partitioning import KeyPartitioner
+from pipeline.platform.topics import ALERTS, TRANSACTIONS, TRANSACTIONS_DLQ, faust_topic
 
 settings = get_settings()
 database_url = settings.resolved_database_url()

@@ -17,8 +17,8 @@ import psycopg
 from aiokafka import AIOKafkaProducer
 
 from bench.common import bench_stack, record, stop_worker, wait_for_count
-from pipeline import db
-from pipeline.topics import ensure_topics
+from pipeline.platform import db
+from pipeline.platform.topics import ensure_topics
 
 
 async def produce_at_rate(

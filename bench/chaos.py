@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.common import BenchStack, bench_stack, stop_worker, wait_for_count
-from pipeline import db
-from pipeline.produce import produce
+from pipeline.devtools.produce import produce
+from pipeline.platform import db
 from tests import oracle
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -488,8 +488,7 @@ def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outco
     """Twilio and SES answer 5xx/429 for a while, then recover: every notification delivered, none twice."""
     from collections import Counter
 
-    from pipeline.managers import add_manager, assign
-    from pipeline.standins import (
+    from pipeline.devtools.standins import (
         EMAIL_FROM,
         TWILIO_FROM,
         TWILIO_SID,
@@ -498,6 +497,7 @@ def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outco
         SesStandIn,
         TwilioStandIn,
     )
+    from pipeline.notify.managers import add_manager, assign
 
     rng = random.Random(seed)
     twilio, ses = TwilioStandIn(), SesStandIn()
@@ -581,7 +581,7 @@ def pool_kills(commands: int, n_kills: int, seed: int = 8) -> Outcome:
     import aiohttp
 
     from bench.common import free_port
-    from pipeline.reconcile import reconcile
+    from pipeline.pools.reconcile import reconcile
 
     rng = random.Random(seed)
     port = free_port()

@@ -22,15 +22,15 @@ import orjson
 import psycopg
 from cryptography.fernet import Fernet
 
-from pipeline import db
-from pipeline.generate import GeneratorSpec, generate
-from pipeline.local_stack import (
+from pipeline.devtools.generate import GeneratorSpec, generate
+from pipeline.devtools.local_stack import (
     POSTGRES_FAST_SHUTDOWN,
     free_port,
     start_broker,
     start_postgres,
     stop_process,
 )
+from pipeline.platform import db
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -22,9 +22,9 @@ from bench.common import (
 )
 from config import Settings
 from models.batch import SourceMessage, triage
-from pipeline.detection import AnomalyDetector
-from pipeline.produce import produce
-from pipeline.sink import TransactionSink
+from pipeline.alerts.detection import AnomalyDetector
+from pipeline.devtools.produce import produce
+from pipeline.ingest.sink import TransactionSink
 
 
 async def raw_consume_rate(stack: BenchStack, n: int) -> float:

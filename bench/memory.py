@@ -17,8 +17,8 @@ from pathlib import Path
 import orjson
 
 from bench.common import bench_stack, record, stop_worker
-from pipeline.generate import GeneratorSpec, generate
-from pipeline.produce import produce
+from pipeline.devtools.generate import GeneratorSpec, generate
+from pipeline.devtools.produce import produce
 
 
 def rss_mib(pid: int) -> float:

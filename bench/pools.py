@@ -13,7 +13,7 @@ import time
 import aiohttp
 
 from bench.common import bench_stack, free_port, record, stop_worker
-from pipeline.reconcile import reconcile
+from pipeline.pools.reconcile import reconcile
 
 
 async def run(

@@ -22,7 +22,7 @@ from bench.common import (
     pipeline_rate,
     record,
 )
-from pipeline.produce import produce
+from pipeline.devtools.produce import produce
 
 QUIX_JOB = r"""
 import sys, time

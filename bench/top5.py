@@ -13,8 +13,8 @@ import psycopg
 import sql
 from bench.common import bench_stack, messages, record
 from models.batch import SourceMessage, triage
-from pipeline import db
-from pipeline.sink import TransactionSink
+from pipeline.ingest.sink import TransactionSink
+from pipeline.platform import db
 
 
 async def load(database_url: str, n: int, chunk: int = 100_000) -> None:

@@ -196,14 +196,14 @@ class Settings(BaseSettings):
     def resolved_kafka_url(self) -> str:
         if self.kafka_url:
             return self.kafka_url
-        from pipeline.local_stack import LocalStack
+        from pipeline.devtools.local_stack import LocalStack
 
         return LocalStack(self.data_dir).require().kafka_url
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.with_database_tls(self.database_url)
-        from pipeline.local_stack import LocalStack
+        from pipeline.devtools.local_stack import LocalStack
 
         return self.with_database_tls(LocalStack(self.data_dir).require().database_url)
 

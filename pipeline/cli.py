@@ -62,7 +62,7 @@ def _database_url() -> str:
 @local_app.command("up")
 def local_up() -> None:
     """Start the embedded broker and PostgreSQL in the background (idempotent)."""
-    from pipeline.local_stack import LocalStack
+    from pipeline.devtools.local_stack import LocalStack
 
     info = LocalStack(get_settings().data_dir).up()
     out.print(f"broker   {info.kafka_url} (pid {info.broker_pid})")
@@ -72,7 +72,7 @@ def local_up() -> None:
 @local_app.command("down")
 def local_down() -> None:
     """Stop what `pulse local up` started."""
-    from pipeline.local_stack import LocalStack
+    from pipeline.devtools.local_stack import LocalStack
 
     stopped = LocalStack(get_settings().data_dir).down()
     out.print("stopped " + ", ".join(stopped) if stopped else "nothing was running")
@@ -81,7 +81,7 @@ def local_down() -> None:
 @local_app.command("status")
 def local_status() -> None:
     """Tell what runs."""
-    from pipeline.local_stack import LocalStack
+    from pipeline.devtools.local_stack import LocalStack
 
     for name, state in LocalStack(get_settings().data_dir).status().items():
         out.print(f"{name:9}{state}", highlight=False)
@@ -90,7 +90,7 @@ def local_status() -> None:
 @local_app.command("env")
 def local_env() -> None:
     """Print export lines pointing PULSE_* at the embedded stack."""
-    from pipeline.local_stack import LocalStack
+    from pipeline.devtools.local_stack import LocalStack
 
     info = LocalStack(get_settings().data_dir).require()
     print(f"export PULSE_KAFKA_URL='{info.kafka_url}'")
@@ -100,7 +100,7 @@ def local_env() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (idempotent), as the schema owner (PULSE_MIGRATION_DATABASE_URL)."""
-    from pipeline.db import upgrade
+    from pipeline.platform.db import upgrade
 
     upgrade(get_settings().resolved_migration_url())
     out.print("database is up to date")
@@ -109,7 +109,7 @@ def db_upgrade() -> None:
 @db_app.command("grant")
 def db_grant(role: Annotated[str, typer.Argument(help="The application's database role")]) -> None:
     """Give the application's role what it needs and no more: no DDL, audit log append-only."""
-    from pipeline.db import grant_app_role
+    from pipeline.platform.db import grant_app_role
 
     grant_app_role(get_settings().resolved_migration_url(), role)
     err.print(f"granted {role} the application's privileges")
@@ -121,7 +121,7 @@ def worker() -> None:
     settings = get_settings()
     settings.resolved_kafka_url()
     settings.resolved_database_url()
-    from pipeline.app import app as faust_app
+    from pipeline.platform.faust_app import app as faust_app
 
     sys.argv = [
         sys.argv[0],
@@ -150,8 +150,8 @@ def generate(
     ] = 50.0,
 ) -> None:
     """Write a reproducible synthetic dataset."""
-    from pipeline.generate import GeneratorSpec, write
-    from pipeline.generate import generate as run
+    from pipeline.devtools.generate import GeneratorSpec, write
+    from pipeline.devtools.generate import generate as run
 
     # Ending now by default: events dated ahead of the workers' clocks are dead-lettered (future_date).
     span = timedelta(seconds=transactions / rate)
@@ -178,8 +178,8 @@ def produce(
     """Publish a JSONL or CSV file to the transactions topic."""
     from rich.progress import Progress
 
-    from pipeline.produce import count_messages, read_messages
-    from pipeline.produce import produce as run
+    from pipeline.devtools.produce import count_messages, read_messages
+    from pipeline.devtools.produce import produce as run
 
     settings = get_settings()
     bootstrap = settings.kafka_bootstrap()
@@ -208,7 +208,7 @@ def top_investors(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """The investors in the most distinct syndicates, with their total invested."""
-    from pipeline.queries import top_investors as query
+    from pipeline.ingest.top_investors import top_investors as query
 
     rows = query(_database_url(), limit)
     if as_json:
@@ -269,7 +269,7 @@ def syndicates_set(
     ] = None,
 ) -> None:
     """Create or change a syndicate's settings; running workers pick it up within seconds."""
-    from pipeline.syndicates import SettingsError, SyndicateUpdate, set_syndicate
+    from pipeline.alerts.syndicates import SettingsError, SyndicateUpdate, set_syndicate
 
     try:
         row = set_syndicate(
@@ -289,7 +289,7 @@ def syndicates_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Stored settings (empty cells use the PULSE_* defaults)."""
-    from pipeline.syndicates import show_syndicates
+    from pipeline.alerts.syndicates import show_syndicates
 
     rows = show_syndicates(_database_url(), syndicate_id)
     if syndicate_id is not None and not rows:
@@ -324,7 +324,7 @@ def alerts_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Alerts, oldest event first."""
-    from pipeline.syndicates import list_alerts
+    from pipeline.alerts.syndicates import list_alerts
 
     if kind is not None and kind not in ("large_transaction", "spike"):
         fail("--kind must be large_transaction or spike")
@@ -356,7 +356,7 @@ def managers_add(
 ) -> None:
     """Add a fund manager; prints the new manager's id alone."""
     from models.notification import ContactError
-    from pipeline.managers import add_manager
+    from pipeline.notify.managers import add_manager
 
     try:
         manager_id = add_manager(_database_url(), name, phone, email, channels)
@@ -369,7 +369,7 @@ def managers_add(
 @managers_app.command("assign")
 def managers_assign(manager_id: str, syndicate_id: str) -> None:
     """Make a manager responsible for a syndicate (its alerts reach them)."""
-    from pipeline.managers import assign
+    from pipeline.notify.managers import assign
 
     assign(_database_url(), manager_id, syndicate_id)
     _audited("managers assign", manager_id, syndicate_id=syndicate_id)
@@ -381,7 +381,7 @@ def managers_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Fund managers, their channels and syndicates."""
-    from pipeline.managers import list_managers
+    from pipeline.notify.managers import list_managers
 
     rows = list_managers(_database_url())
     show(
@@ -408,8 +408,8 @@ def notifications_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Deliveries and their outcomes."""
-    from pipeline.db import connect_async
-    from pipeline.outbox import list_notifications
+    from pipeline.notify.outbox import list_notifications
+    from pipeline.platform.db import connect_async
 
     if status is not None and status not in (
         "pending",
@@ -446,7 +446,7 @@ def notifications_list(
 @pools_app.command("reconcile")
 def pools_reconcile(pool_id: Annotated[str | None, typer.Argument()] = None) -> None:
     """Rebuild projections from the event log and ledger; exit 1 on any difference."""
-    from pipeline.reconcile import reconcile
+    from pipeline.pools.reconcile import reconcile
 
     differences = reconcile(_database_url(), pool_id)
     for line in differences:
@@ -465,7 +465,7 @@ def dlq_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Dead letters with their reasons, oldest first."""
-    from pipeline.dlq import read_dead_letters
+    from pipeline.ingest.replay import read_dead_letters
 
     records = asyncio.run(read_dead_letters(get_settings().kafka_bootstrap(), topic))
     for r in records:
@@ -501,8 +501,8 @@ def dlq_replay(
     ] = None,
 ) -> None:
     """Re-publish dead letters (or their fixed versions) to transactions; safe to repeat."""
-    from pipeline.dlq import read_dead_letters, replay
-    from pipeline.produce import read_messages
+    from pipeline.devtools.produce import read_messages
+    from pipeline.ingest.replay import read_dead_letters, replay
 
     bootstrap = get_settings().kafka_bootstrap()
     if fixed is not None:
@@ -521,7 +521,7 @@ def notifier() -> None:
     """Run the notification sender alone (it also runs inside `pulse worker` by default)."""
     import logging
 
-    from pipeline.notifier import Notifier
+    from pipeline.notify.sender import Notifier
 
     settings = get_settings()
     logging.basicConfig(
@@ -532,7 +532,7 @@ def notifier() -> None:
 
 
 def _audited(action: str, target: str, **detail: object) -> None:
-    from pipeline import audit
+    from pipeline.security import audit
 
     audit.append_sync(_database_url(), action, target, 0, **detail)
 
@@ -548,7 +548,7 @@ def users_create(
 ) -> None:
     """Create a user of the HTTP API."""
     from models.access import Principal
-    from pipeline.auth import create_user
+    from pipeline.security.auth import create_user
 
     principal = Principal.define(username, role, manager_id, investor_id)
     create_user(_database_url(), principal)
@@ -559,7 +559,7 @@ def users_create(
 @users_app.command("disable")
 def users_disable(username: str) -> None:
     """Disable a user: their tokens and API keys stop working within seconds."""
-    from pipeline.auth import disable_user
+    from pipeline.security.auth import disable_user
 
     disable_user(_database_url(), username)
     _audited("users disable", username)
@@ -571,7 +571,7 @@ def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Users, their roles and scopes."""
-    from pipeline.auth import list_users
+    from pipeline.security.auth import list_users
 
     columns = ["username", "role", "manager_id", "investor_id", "created_at", "disabled_at"]
     show(list_users(_database_url()), as_json, "Users", {c: c for c in columns})
@@ -583,7 +583,7 @@ def tokens_issue(
     ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 1h, 7d (at most 30d)")] = "1h",
 ) -> None:
     """Print a bearer token for USERNAME, alone on stdout."""
-    from pipeline.auth import get_user, issue_token, parse_ttl
+    from pipeline.security.auth import get_user, issue_token, parse_ttl
 
     lifetime = parse_ttl(ttl)
     token = issue_token(get_settings(), get_user(_database_url(), username), lifetime)
@@ -597,7 +597,7 @@ def keys_create(
     label: Annotated[str, typer.Option(help="What the key is for")] = "",
 ) -> None:
     """Create an API key for USERNAME; printed once, alone on stdout (only its hash is kept)."""
-    from pipeline.auth import create_api_key, split_api_key
+    from pipeline.security.auth import create_api_key, split_api_key
 
     key = create_api_key(_database_url(), username, label)
     _audited("keys create", username, key_id=split_api_key(key)[0], label=label)
@@ -609,7 +609,7 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """API keys (never the keys themselves)."""
-    from pipeline.auth import list_api_keys
+    from pipeline.security.auth import list_api_keys
 
     columns = ["key_id", "username", "label", "created_at", "revoked_at", "last_used_at"]
     show(list_api_keys(_database_url()), as_json, "API keys", {c: c for c in columns})
@@ -618,7 +618,7 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke an API key: refused within seconds."""
-    from pipeline.auth import revoke_api_key
+    from pipeline.security.auth import revoke_api_key
 
     revoke_api_key(_database_url(), key_id)
     _audited("keys revoke", key_id)
@@ -629,7 +629,7 @@ def keys_revoke(key_id: str) -> None:
 def keys_new() -> None:
     """Print a new encryption key to put first in PULSE_ENCRYPTION_KEYS (KMS-wrapped with
     PULSE_KMS_KEY_ID), then run pulse keys rotate."""
-    from pipeline.keyring import new_encryption_key
+    from pipeline.security.keyring import new_encryption_key
 
     print(new_encryption_key(get_settings()))
 
@@ -637,7 +637,7 @@ def keys_new() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt all personal data under the first key of PULSE_ENCRYPTION_KEYS."""
-    from pipeline.managers import rotate_personal_data
+    from pipeline.notify.managers import rotate_personal_data
 
     count = rotate_personal_data(_database_url())
     _audited("keys rotate", "fund_managers", rows=count)
@@ -647,7 +647,7 @@ def keys_rotate() -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain; exit 1 naming each changed or removed row."""
-    from pipeline.audit import verify
+    from pipeline.security.audit import verify
 
     count, problems, head = verify(_database_url())
     for problem in problems:
@@ -663,7 +663,7 @@ def audit_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """The newest audit log entries."""
-    from pipeline.audit import recent
+    from pipeline.security.audit import recent
 
     columns = ["seq", "at", "actor", "role", "action", "target", "request_id", "outcome"]
     show(recent(_database_url(), limit), as_json, "Audit log", {c: c for c in columns})
@@ -675,7 +675,7 @@ def demo(
     follow: Annotated[bool, typer.Option(help="Leave the stack and worker running")] = False,
 ) -> None:
     """The main job on the embedded stack, end to end."""
-    from pipeline.demo import run_demo
+    from pipeline.devtools.demo import run_demo
 
     run_demo(transactions=transactions, follow=follow, console=err)
 

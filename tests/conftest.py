@@ -8,8 +8,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pipeline import db
-from pipeline.local_stack import POSTGRES_FAST_SHUTDOWN, start_broker, start_postgres, stop_process
+from pipeline.devtools.local_stack import (
+    POSTGRES_FAST_SHUTDOWN,
+    start_broker,
+    start_postgres,
+    stop_process,
+)
+from pipeline.platform import db
 from tests.harness import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, Stack, Worker
 
 # Every process of the test run (pytest itself, CLI calls, workers) shares these secrets: without

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from pipeline import cli
-from pipeline.app import app
+from pipeline.platform.faust_app import app
 
 TRIGGER = Path(os.environ.get("PULSE_TEST_CRASH_FILE", "/nonexistent"))
 

@@ -22,11 +22,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from config import Settings
 from models.access import InvalidUser, Principal
-from pipeline import auth
-from pipeline.auth import create_user
-from pipeline.local_stack import free_port
-from pipeline.produce import produce
-from pipeline.topics import ensure_topics
+from pipeline.devtools.local_stack import free_port
+from pipeline.devtools.produce import produce
+from pipeline.platform.topics import ensure_topics
+from pipeline.security import auth
+from pipeline.security.auth import create_user
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent

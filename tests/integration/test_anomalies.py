@@ -11,7 +11,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from pipeline import db
+from pipeline.platform import db
 from tests import oracle
 from tests.harness import NO_COMMITS, Stack, Worker, metric, transaction, wait_until
 

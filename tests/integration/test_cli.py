@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline import db
+from pipeline.platform import db
 from tests.harness import REPO
 
 pytestmark = pytest.mark.integration

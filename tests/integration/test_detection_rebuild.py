@@ -12,9 +12,9 @@ import pytest
 
 from config import Settings
 from models.batch import SourceMessage, triage
-from pipeline import db
-from pipeline.detection import AnomalyDetector
-from pipeline.sink import TransactionSink
+from pipeline.alerts.detection import AnomalyDetector
+from pipeline.ingest.sink import TransactionSink
+from pipeline.platform import db
 from tests import oracle
 
 pytestmark = pytest.mark.integration

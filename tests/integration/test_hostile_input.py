@@ -15,8 +15,8 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from pipeline import db
-from pipeline.partitioning import partition_for
+from pipeline.platform import db
+from pipeline.platform.partitioning import partition_for
 from tests import oracle
 from tests.harness import Stack, Worker, transaction, wait_until
 
@@ -203,7 +203,7 @@ GARBAGE = [b"not json", b"[1, 2]", b"", b'"text"', b'{"alert_id": ', b"\xff\xfe"
 def test_garbage_on_the_internal_topics_is_dead_lettered_and_the_agents_go_on(
     stack: Stack, workers: list[Worker]
 ):
-    from pipeline.managers import add_manager, assign
+    from pipeline.notify.managers import add_manager, assign
     from tests.harness import api_ready, issue_token
 
     manager = add_manager(stack.database_url, "Dana", "+14155550100", None, "sms")

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 import sql
-from pipeline import db
-from pipeline.generate import FIELDS, GeneratorSpec, generate
+from pipeline.devtools.generate import FIELDS, GeneratorSpec, generate
+from pipeline.platform import db
 from tests import oracle
 from tests.harness import Stack, Worker, wait_until
 

@@ -12,9 +12,10 @@ import orjson
 import pytest
 
 from config import Settings
-from pipeline import db, outbox
-from pipeline.managers import add_manager, assign, reveal
-from pipeline.notifier import Notifier
+from pipeline.notify import outbox
+from pipeline.notify.managers import add_manager, assign, reveal
+from pipeline.notify.sender import Notifier
+from pipeline.platform import db
 from tests.harness import Stack, Worker, wait_until
 from tests.standins import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioStandIn, ses_messages
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from pipeline import db
-from pipeline.generate import GeneratorSpec, generate
+from pipeline.devtools.generate import GeneratorSpec, generate
+from pipeline.platform import db
 from tests import oracle
 from tests.harness import Stack, Worker, issue_token, wait_until
 

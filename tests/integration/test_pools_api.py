@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline import db
+from pipeline.platform import db
 from tests.harness import Api, Stack, Worker, api_ready, issue_token, wait_until
 
 pytestmark = pytest.mark.integration

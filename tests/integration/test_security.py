@@ -16,7 +16,8 @@ import pytest
 
 from config import Settings
 from models.access import POLICY, PUBLIC, Principal, Role
-from pipeline import auth, db
+from pipeline.platform import db
+from pipeline.security import auth
 from tests.harness import REPO, Stack, Worker, api_ready, issue_token, wait_until
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,7 @@ COMMAND_BODIES = {
 def routes_served(stack: Stack) -> set[tuple[str, str]]:
     """Every (method, route) the worker's web server has, read from the app itself."""
     probe = (
-        "import json; from pipeline.app import app; import agents.pools, agents.ops; "
+        "import json; from pipeline.platform.faust_app import app; import agents.pools, agents.ops; "
         "app.web.blueprints.apply(app.web); "
         "print(json.dumps(sorted({(r.method, r.resource.canonical) "
         "for r in app.web.web_app.router.routes()})))"
@@ -523,7 +524,7 @@ def test_concurrent_audit_appends_form_one_unbroken_chain(database_url: str):
 
     from psycopg_pool import AsyncConnectionPool
 
-    from pipeline.audit import AuditWriter, append_sync, verify
+    from pipeline.security.audit import AuditWriter, append_sync, verify
 
     async def run() -> list[int]:
         pool = AsyncConnectionPool(db.libpq_url(database_url), min_size=1, max_size=2, open=False)

@@ -6,8 +6,8 @@ import pytest
 from aiokafka import errors as kafka_errors
 from psycopg import errors as pg_errors
 
-from pipeline.consuming import isolate
-from pipeline.failures import Failure, classify
+from pipeline.platform.consuming import isolate
+from pipeline.platform.failures import Failure, classify
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.pool_api import (
+from pipeline.pools.api import (
     ApiError,
     CommitmentBody,
     CreatePoolBody,

@@ -4,7 +4,7 @@ import logging.config
 
 import pytest
 
-from pipeline.logs import logging_config, redact
+from pipeline.platform.logs import logging_config, redact
 
 
 def test_redaction_removes_emails_and_phone_numbers():

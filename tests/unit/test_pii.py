@@ -8,8 +8,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from config import Settings
-from pipeline.keyring import KeyProblem
-from pipeline.pii import Pii, UndecryptablePii
+from pipeline.security.keyring import KeyProblem
+from pipeline.security.pii import Pii, UndecryptablePii
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from config import Settings
 from models.access import Principal, Unauthenticated
 from models.errors import PulseError
-from pipeline import keyring
-from pipeline.auth import decode_token, issue_token, parse_ttl, split_api_key
+from pipeline.security import keyring
+from pipeline.security.auth import decode_token, issue_token, parse_ttl, split_api_key
 
 ANN = Principal.define("ann", "fund_manager", manager_id="m-1")
 SECRET = "s" * 40

@@ -20,8 +20,8 @@ from cryptography.x509.oid import NameOID
 
 from config import Settings
 from models.errors import PulseError
-from pipeline.db import libpq_url, sqlalchemy_url
-from pipeline.transport import kafka_client_options, kafka_credentials
+from pipeline.platform.db import libpq_url, sqlalchemy_url
+from pipeline.platform.transport import kafka_client_options, kafka_credentials
 
 
 def ca_file(tmp_path: Path) -> Path:
@@ -65,7 +65,7 @@ def test_sasl_ssl_with_scram_and_a_ca_file_reaches_aiokafka_clients(tmp_path: Pa
 
 
 def test_the_faust_app_gets_the_same_credentials(tmp_path: Path):
-    # A process of its own: importing pipeline.app builds the one app from the environment.
+    # A process of its own: importing pipeline.platform.faust_app builds the one app from the environment.
     env = {
         **os.environ,
         "PULSE_KAFKA_URL": "kafka://broker.example:9093",
@@ -77,7 +77,7 @@ def test_the_faust_app_gets_the_same_credentials(tmp_path: Path):
         "PULSE_KAFKA_SSL_CAFILE": str(ca_file(tmp_path)),
     }
     probe = (
-        "from pipeline.app import app; c = app.conf.broker_credentials; "
+        "from pipeline.platform.faust_app import app; c = app.conf.broker_credentials; "
         "print(c.protocol.value, c.mechanism.value, c.username, len(c.ssl_context.get_ca_certs()))"
     )
     out = subprocess.run(

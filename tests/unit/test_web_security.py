@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import Settings
-from pipeline.web_security import InsecureBind, check_bind
+from pipeline.security.middleware import InsecureBind, check_bind
 
 
 @pytest.mark.parametrize("bind", ["127.0.0.1", "::1", "localhost", "127.0.0.5"])
@@ -26,7 +26,7 @@ def test_a_state_changing_request_that_fails_unexpectedly_is_answered_500_and_au
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
 
-    from pipeline.web_security import WebSecurity
+    from pipeline.security.middleware import WebSecurity
 
     security = WebSecurity(Settings(auth_enabled=False, web_bind="127.0.0.1"))
     rows: list[dict] = []

@@ -1,0 +1,63 @@
+"""The outbox of topic ``alerts``: alerts are stored by the sink's transaction, published right
+after it commits, and relayed if the worker crashed in between (pipeline.platform.relay)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from psycopg.rows import dict_row
+
+import sql
+from models.anomaly import Alert, AlertKind
+from pipeline.alerts.detection import alert_message
+from pipeline.alerts.rules import RulesCache
+from pipeline.platform.relay import Conn, OutboxStore, Outgoing, Relay
+
+RELAY_AFTER_SECONDS = 5.0  # younger unpublished alerts are still being published by their worker
+
+
+class AlertPublisher(Relay):
+    def __init__(self, database_url: str, topic: Any, rules: RulesCache) -> None:
+        self._rules = rules
+        super().__init__(
+            database_url,
+            topic,
+            OutboxStore(
+                name="alerts",
+                unpublished=_unpublished,
+                to_outgoing=self._outgoing,
+                ident_of=lambda r: r["alert_id"],
+                mark=_mark,
+                quarantine=_quarantine,
+            ),
+        )
+
+    def _outgoing(self, row: dict[str, Any]) -> Outgoing:
+        detected_at = row.pop("detected_at")
+        alert = Alert(**{**row, "kind": AlertKind(row["kind"])})
+        return self.message(alert, detected_at)
+
+    def message(self, alert: Alert, detected_at: Any = None) -> Outgoing:
+        body = alert_message(alert, self._rules.name(alert.syndicate_id), detected_at)
+        return Outgoing(alert.alert_id, alert.syndicate_id.encode(), orjson.dumps(body))
+
+    async def publish_alerts(self, alerts: Sequence[Alert]) -> None:
+        await self.publish([self.message(a) for a in alerts])
+
+
+async def _unpublished(conn: Conn, limit: int) -> list[Any]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql.load("unpublished_alerts"), (RELAY_AFTER_SECONDS, limit))
+        return await cur.fetchall()
+
+
+async def _mark(conn: Conn, ids: list[Any]) -> None:
+    await conn.execute(sql.load("mark_alerts_published"), (ids,))
+
+
+async def _quarantine(conn: Conn, row: dict[str, Any], reason: str) -> None:
+    await conn.execute(
+        "UPDATE alerts SET publish_error = %s WHERE alert_id = %s", (reason, row["alert_id"])
+    )

@@ -1,0 +1,428 @@
+"""``pulse demo``: the whole system on the embedded stack, start to finish, in a live view.
+
+Broker and PostgreSQL up, migrations, a worker (with the notification sender), local stand-ins for Twilio and
+SES; a generated stream with planted spikes, large transactions, redeliveries and malformed messages; a pool
+funded and distributing over the HTTP API; then a summary, and everything it started is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from config import Settings
+from models.access import Principal
+from pipeline.alerts.syndicates import SyndicateUpdate, set_syndicate
+from pipeline.devtools.generate import GeneratorSpec, generate
+from pipeline.devtools.local_stack import LocalStack, free_port
+from pipeline.devtools.standins import (
+    EMAIL_FROM,
+    TWILIO_FROM,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    SesStandIn,
+    TwilioStandIn,
+)
+from pipeline.ingest import top_investors as queries
+from pipeline.notify.managers import add_manager, assign
+from pipeline.platform import db
+from pipeline.security import audit
+from pipeline.security.auth import create_user, issue_token
+from pipeline.security.pii import Pii
+
+DEMO_DIR = Path(".pulse/demo")
+SPIKED = {
+    "syn-00007": "Harbor Seed Fund",
+    "syn-00042": "Atlas Growth II",
+    "syn-00123": "Meridian Angels",
+}
+
+
+def demo_messages(count: int, seed: int = 7) -> tuple[list[bytes], int, int]:
+    """The stream: generated transactions over two hours of event time, three planted bursts (in event-time
+    order, or they would be late), redeliveries and malformed messages. Returns (messages, distinct valid, bad)."""
+    start = datetime.now(UTC) - timedelta(hours=2)
+    records = list(generate(GeneratorSpec(2_000, 300, count, seed, start, rate=count / 7200)))
+    rng = random.Random(seed)
+    burst_at = start + timedelta(minutes=100)
+    for n, syndicate in enumerate(SPIKED):
+        for i in range(150):  # ~20x the usual 5-minute count of a syndicate
+            moment = burst_at + timedelta(minutes=5 * n, seconds=1.2 * i)
+            records.append(
+                {
+                    "transaction_id": f"burst-{syndicate}-{i}",
+                    "investor_id": f"inv-{rng.randint(0, 1999):06d}",
+                    "syndicate_id": syndicate,
+                    "transaction_amount": f"{rng.randint(200, 5000)}.00",
+                    "transaction_date": moment.isoformat(timespec="microseconds"),
+                    "currency": "USD",
+                }
+            )
+    records.append(
+        {
+            **records[len(records) // 2],
+            "transaction_id": "whale-1",
+            "syndicate_id": "syn-00042",
+            "transaction_amount": "2500000.00",
+        }
+    )
+    records.sort(key=lambda r: r["transaction_date"])
+    messages = [orjson.dumps(r) for r in records]
+    # A redelivered copy must come after its original: arriving first, a copy of a later event would
+    # move the watermark ahead and make the events before it late (which is the rule, not a demo).
+    n = len(messages)
+    placed = [(float(i), m) for i, m in enumerate(messages)]
+    for i in rng.sample(range(n), k=max(1, count // 200)):
+        placed.append((rng.uniform(i + 0.5, i + 50), messages[i]))
+    bad = [
+        b"not json",
+        b"[1, 2, 3]",
+        orjson.dumps({**records[0], "transaction_id": "bad-amount", "transaction_amount": "-5.00"}),
+        orjson.dumps(
+            {**records[1], "transaction_id": "bad-precision", "transaction_amount": "10.005"}
+        ),
+        orjson.dumps(
+            {**records[2], "transaction_id": "bad-date", "transaction_date": "2026-01-01T10:00:00"}
+        ),
+        orjson.dumps({k: v for k, v in records[3].items() if k != "investor_id"}),
+        orjson.dumps({**records[4], "transaction_amount": "99.99"}),  # conflicting duplicate
+    ]
+    placed += [(rng.uniform(0, n), m) for m in bad]
+    placed.sort(key=lambda p: p[0])
+    return [m for _, m in placed], len(records), len(bad)
+
+
+def post(port: int, path: str, body: dict | None, key: str, token: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body or {}).encode(),
+        method="POST",
+        headers={
+            "Idempotency-Key": key,
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def fund_a_pool(port: int, log: list[str], token: str) -> dict:
+    """A pool's life over the HTTP API, as its fund manager: commitments, a capital call, payments,
+    a distribution."""
+
+    def _post(port: int, path: str, body: dict | None, key: str) -> dict:
+        return post(port, path, body, key, token)
+
+    pool = _post(
+        port,
+        "/pools",
+        {
+            "name": "Pulse Demo Fund I",
+            "currency": "USD",
+            "target_size": "100000.00",
+            "hard_cap": "150000.00",
+            "manager_id": "demo-manager",
+        },
+        "demo-pool",
+    )
+    pid = pool["id"]
+    commitments = {"inv-000001": "12345.67", "inv-000002": "23456.78", "inv-000003": "34567.89"}
+    for investor, amount in commitments.items():
+        _post(
+            port,
+            f"/pools/{pid}/commitments",
+            {"investor_id": investor, "amount": amount},
+            f"demo-c-{investor}",
+        )
+    log.append(
+        f"pool: 3 commitments, {sum(Decimal(a) for a in commitments.values()):,.2f} committed"
+    )
+    call = _post(
+        port, f"/pools/{pid}/capital-calls", {"percent": 100, "due_date": "2026-12-31"}, "demo-call"
+    )
+    log.append(f"pool: capital call of {Decimal(call['amount']):,.2f}, allocated pro rata")
+    for investor, amount in call["allocations"].items():
+        _post(
+            port,
+            f"/pools/{pid}/contributions",
+            {"investor_id": investor, "call_id": call["call_id"], "amount": amount},
+            f"demo-pay-{investor}",
+        )
+    log.append("pool: every investor paid in full")
+    dist = _post(port, f"/pools/{pid}/distributions", {"amount": "100000.00"}, "demo-dist")
+    # One line per investor: every line stays whole at 80 columns, however many there are.
+    log.append("pool: distributed 100,000.00 pro rata to what each paid in:")
+    log.extend(f"  {i} {Decimal(a):>12,.2f}" for i, a in dist["allocations"].items())
+    return dist["pool"]
+
+
+class View:
+    def __init__(
+        self,
+        url: str,
+        produced: list[int],
+        expected: int,
+        twilio: TwilioStandIn,
+        ses: SesStandIn,
+        copies: int = 0,
+    ) -> None:
+        self.copies = copies  # redelivered copies: consumed, but never a row
+        self.url, self.produced, self.expected, self.twilio, self.ses = (
+            url,
+            produced,
+            expected,
+            twilio,
+            ses,
+        )
+        self.samples: list[tuple[float, int]] = []
+        self.first_row: float | None = None  # when the first transaction was stored
+        self.average: float | None = None  # once everything is stored: the run's rate
+        self.log: list[str] = []
+        self.pool: dict | None = None
+
+    def snapshot(self) -> dict:
+        with db.connect(self.url) as conn:
+            stored, dead = conn.execute(
+                "SELECT (SELECT count(*) FROM transactions), (SELECT count(*) FROM dead_letters)"
+            ).fetchone()
+            alerts = conn.execute(
+                "SELECT kind, syndicate_id, observed, expected, to_char(event_time, 'HH24:MI:SS')"
+                " FROM alerts ORDER BY detected_at DESC LIMIT 6"
+            ).fetchall()
+            kinds = dict(conn.execute("SELECT kind, count(*) FROM alerts GROUP BY kind").fetchall())
+            sent = dict(
+                conn.execute(
+                    "SELECT channel || ':' || status, count(*) FROM notifications GROUP BY 1"
+                ).fetchall()
+            )
+            # Each alert of a managed syndicate owes a row per channel (sms, email, log) and manager.
+            owed = conn.execute(
+                "SELECT count(*) * 3 FROM alerts a JOIN syndicate_managers sm USING (syndicate_id)"
+            ).fetchone()[0]
+        return {
+            "stored": stored,
+            "dead": dead,
+            "alerts": alerts,
+            "kinds": kinds,
+            "sent": sent,
+            "owed": owed,
+        }
+
+    def render(self) -> Group:
+        s = self.snapshot()
+        now = time.monotonic()
+        self.samples = [(t, n) for t, n in self.samples if now - t < 2] + [(now, s["stored"])]
+        (t0, n0), (t1, n1) = self.samples[0], self.samples[-1]
+        rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0
+        if self.first_row is None and s["stored"]:
+            self.first_row = now
+        if self.average is None and self.first_row and s["stored"] >= self.expected:
+            self.average = s["stored"] / max(now - self.first_row, 1e-3)
+        # Once done, the live rate falls to 0: show what the run averaged instead.
+        ingest = (
+            f"ingest [bold]{rate:,.0f}[/] tx/s"
+            if self.average is None
+            else f"ingested at [bold]{self.average:,.0f}[/] tx/s"
+        )
+        # Two short rows rather than one that wraps inside its cells at 80 columns.
+        head = Table.grid(padding=(0, 3))
+        head.add_row(
+            f"produced [bold]{self.produced[0]:,}[/]",
+            f"stored [bold]{s['stored']:,}[/]/{self.expected:,}",
+            f"behind [bold]{max(0, self.produced[0] - s['stored'] - s['dead'] - self.copies):,}[/]",
+        )
+        head.add_row(ingest, f"dead letters [bold]{s['dead']}[/]", "")
+        alerts = Table(
+            title=f"alerts: {s['kinds'].get('spike', 0)} spikes, {s['kinds'].get('large_transaction', 0)} large",
+            expand=True,
+        )
+        for col in ("kind", "syndicate", "observed", "expected", "event time"):
+            alerts.add_column(col)
+        for kind, syndicate, observed, expected, at in s["alerts"]:
+            alerts.add_row(kind, SPIKED.get(syndicate, syndicate), f"{observed}", f"{expected}", at)
+        deliveries = Table(
+            title=f"deliveries: {len(self.twilio.messages)} SMS, {len(self.ses.sent()) if self.ses.url else 0} emails"
+            f" ({s['sent'].get('sms:held', 0) + s['sent'].get('sms:digested', 0)} SMS folded into digests)",
+            expand=True,
+        )
+        deliveries.add_column("latest SMS to the fund manager (Twilio stand-in)")
+        for message in self.twilio.messages[-3:]:
+            deliveries.add_row(message["body"])
+        top = Table(title="top investors", expand=True)
+        for col in ("investor", "syndicates", "total invested"):
+            top.add_column(col)
+        for row in queries.top_investors(self.url, 5):
+            top.add_row(row.investor_id, str(row.syndicate_count), f"{row.total_invested:,.2f}")
+        parts: list = [head, alerts, deliveries, top]
+        if self.log:
+            parts.append("\n".join(self.log[-6:]))
+        return Group(*parts)
+
+
+def run_demo(transactions: int, follow: bool, console: Console) -> None:
+    began = time.monotonic()
+    stack = LocalStack(DEMO_DIR)
+    if stack.running() is None and DEMO_DIR.exists():
+        shutil.rmtree(DEMO_DIR)  # a fresh world: the broker kept nothing anyway
+    console.print("starting the embedded broker and PostgreSQL, migrating")
+    console.print("starting stand-ins for Twilio (SMS) and SES (email)")
+    info = stack.up()
+    db.upgrade(info.database_url)
+    twilio, ses = TwilioStandIn(), SesStandIn()
+    twilio_url, ses_url = twilio.start(), ses.start()
+    # The worker runs with PULSE_DATA_DIR=DEMO_DIR, so both find the same generated secrets there.
+    settings = Settings(data_dir=DEMO_DIR, kafka_url=info.kafka_url, database_url=info.database_url)
+    manager = add_manager(
+        info.database_url,
+        "Dana Demo",
+        TWILIO_FROM.replace("6", "7"),
+        "dana@fund.example",
+        "sms,email",
+        cipher=Pii(settings),
+    )
+    dana = Principal.define("dana", "fund_manager", manager_id="demo-manager")
+    create_user(info.database_url, dana)
+    token = issue_token(settings, dana, timedelta(hours=1))
+    for syndicate, name in SPIKED.items():
+        set_syndicate(info.database_url, SyndicateUpdate(syndicate, name=name))
+        assign(info.database_url, str(manager), syndicate)
+    port = free_port(6066)
+    env = {
+        **os.environ,
+        "PULSE_DATA_DIR": str(DEMO_DIR),
+        "PULSE_KAFKA_URL": info.kafka_url,
+        "PULSE_DATABASE_URL": info.database_url,
+        "PULSE_WEB_PORT": str(port),
+        "PULSE_TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "PULSE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "PULSE_TWILIO_FROM": TWILIO_FROM,
+        "PULSE_TWILIO_API_URL": twilio_url,
+        "PULSE_NOTIFY_RETRY_DELAYS": "1,2,5",
+    }
+    if ses_url:
+        env |= {
+            "PULSE_EMAIL_FROM": EMAIL_FROM,
+            "AWS_ENDPOINT_URL_SES": ses_url,
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+        }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "worker"],
+        env=env,
+        stdout=(DEMO_DIR / "worker.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        messages, expected_rows, expected_bad = demo_messages(transactions)
+        copies = len(messages) - expected_rows - expected_bad
+        console.print(f"worker on :{port}; producing {len(messages):,} messages:")
+        console.print(
+            f"  {expected_rows:,} transactions with 3 planted spikes, {copies} redelivered copies,"
+            f" {expected_bad} malformed"
+        )
+        produced = [0]
+        view = View(info.database_url, produced, expected_rows, twilio, ses, copies)
+        producer = threading.Thread(
+            target=_produce, args=(settings, messages, produced), daemon=True
+        )
+        producer.start()
+        with Live(view.render(), console=console, refresh_per_second=4) as live:
+            deadline = time.monotonic() + 300
+            pool_done = False
+            while True:
+                live.update(view.render())
+                snap = view.snapshot()
+                if worker.poll() is not None:
+                    raise SystemExit(
+                        f"the worker exited with {worker.returncode}; see {DEMO_DIR / 'worker.log'}"
+                    )
+                if not pool_done and snap["stored"] > 0:
+                    view.pool, pool_done = fund_a_pool(port, view.log, token), True
+                pending = sum(
+                    n for k, n in snap["sent"].items() if k.endswith((":pending", ":sending"))
+                )
+                if (
+                    snap["stored"] >= expected_rows
+                    and snap["dead"] >= expected_bad
+                    and pool_done
+                    and not pending
+                    and sum(snap["sent"].values()) >= snap["owed"]
+                ):
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        "timed out waiting for the worker; see " + str(DEMO_DIR / "worker.log")
+                    )
+                time.sleep(0.25)
+            time.sleep(1.0)
+            live.update(view.render())
+        snap = view.snapshot()
+        held = sum(n for k, n in snap["sent"].items() if k.endswith(":held"))
+        pool = view.pool or {}
+        lines = [
+            f"{snap['stored']:,} transactions stored exactly once, {snap['dead']} dead-lettered",
+            f"alerts: {snap['kinds'].get('spike', 0)} spikes,"
+            f" {snap['kinds'].get('large_transaction', 0)} large transactions",
+            f"delivered to stand-ins: {len(twilio.messages)} SMS,"
+            f" {len(ses.sent()) if ses_url else 0} emails ({held} held for a digest)",
+            f"pool {pool.get('name', '-')}: committed {_money(pool.get('committed'))},"
+            f" distributed {_money(pool.get('distributed'))}",
+            f"demo took {time.monotonic() - began:.1f} s",
+        ]
+        console.print("\n[bold]summary[/bold]\n" + "\n".join(f"  {line}" for line in lines))
+        rows, problems, _ = audit.verify(info.database_url)
+        console.print(
+            f"audit log: {rows} state-changing requests recorded, hash chain "
+            + ("intact" if not problems else f"BROKEN: {problems[0]}")
+        )
+    finally:
+        if not follow:
+            worker.terminate()
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+            twilio.stop()
+            ses.stop()
+            stack.down()
+    if follow:
+        console.print(
+            f"worker pid {worker.pid} on :{port} and the stack keep running.\n"
+            f"  a token for the pools API: PULSE_DATA_DIR={DEMO_DIR} pulse tokens issue dana\n"
+            f"  stop the stack:            PULSE_DATA_DIR={DEMO_DIR} pulse local down"
+        )
+
+
+def _money(value: object) -> str:
+    return "-" if value is None else f"{Decimal(str(value)):,.2f}"
+
+
+def _produce(settings: Settings, messages: list[bytes], produced: list[int]) -> None:
+    from pipeline.devtools.produce import produce
+
+    def count(n: int) -> None:
+        produced[0] += n
+
+    asyncio.run(
+        produce(
+            settings.kafka_bootstrap(), iter(messages), settings.topic_partitions, on_sent=count
+        )
+    )

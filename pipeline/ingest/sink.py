@@ -1,0 +1,134 @@
+"""The Postgres sink: one database transaction per consumed batch, idempotent by transaction_id."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import psycopg
+
+import sql
+from models.anomaly import Alert
+from models.batch import Accepted, DeadLetter, conflict
+from pipeline.alerts.detection import AnomalyDetector
+from pipeline.platform import dead_letters
+from pipeline.platform.db import connect_async
+
+_COPY_STAGED = (
+    "COPY staged_transactions (transaction_id, investor_id, syndicate_id, transaction_amount,"
+    " transaction_date, currency, source_partition, source_offset) FROM STDIN"
+)
+
+
+@dataclass
+class SinkResult:
+    inserted: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    late: int = 0
+
+    @classmethod
+    def combine(cls, parts: list[SinkResult]) -> SinkResult:
+        """One result for a batch written in several transactions."""
+        total = cls()
+        for p in parts:
+            total.inserted += p.inserted
+            total.duplicates += p.duplicates
+            total.dead += p.dead
+            total.alerts += p.alerts
+            total.late += p.late
+        return total
+
+
+class TransactionSink:
+    """Writes accepted transactions and dead letters; owns one connection."""
+
+    def __init__(self, database_url: str, detector: AnomalyDetector | None = None) -> None:
+        self._url = database_url
+        self._conn: psycopg.AsyncConnection | None = None
+        self.detector = detector
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = await connect_async(self._url, autocommit=False)
+            await self._conn.execute(sql.load("stage_transactions"))
+            await self._conn.commit()
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def discard(self) -> None:
+        """Drop the connection after a failure so the next attempt starts clean."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+
+    async def write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
+        try:
+            return await self._write(accepted, dead)
+        except BaseException:
+            if self.detector is not None:
+                # The transaction rolled back; so must the windows it moved in memory.
+                self.detector.invalidate(sorted({a.source.partition for a in accepted}))
+            raise
+
+    async def _write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
+        conn = await self._connection()
+        result = SinkResult(dead=list(dead))
+        async with conn.transaction():
+            partitions = sorted({a.source.partition for a in accepted})
+            if partitions:
+                # Serialises a zombie and the new owner of a partition during a rebalance.
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('pulse.transactions'), p)"
+                    " FROM unnest(%s::integer[]) AS p ORDER BY p",
+                    (partitions,),
+                )
+            if self.detector is not None and accepted:
+                await self.detector.prepare(conn, accepted)
+            if accepted:
+                result.inserted = await self._insert(conn, accepted, result)
+            if self.detector is not None and result.inserted:
+                new = set(result.inserted)
+                detection = await self.detector.detect(
+                    conn, [a for a in accepted if a.transaction.transaction_id in new]
+                )
+                result.alerts, result.late = detection.alerts, detection.late
+            await dead_letters.store(conn, result.dead)
+        return result
+
+    async def _insert(
+        self, conn: psycopg.AsyncConnection, accepted: list[Accepted], result: SinkResult
+    ) -> list[str]:
+        async with conn.cursor() as cur:
+            async with cur.copy(_COPY_STAGED) as copy:
+                for a in accepted:
+                    t = a.transaction
+                    await copy.write_row(
+                        (
+                            t.transaction_id,
+                            t.investor_id,
+                            t.syndicate_id,
+                            t.transaction_amount,
+                            t.transaction_date,
+                            t.currency,
+                            a.source.partition,
+                            a.source.offset,
+                        )
+                    )
+            await cur.execute(sql.load("insert_transactions"))
+            inserted = [row[0] for row in await cur.fetchall()]
+            if len(inserted) < len(accepted):
+                await cur.execute(sql.load("conflicting_duplicates"))
+                by_position = {(a.source.partition, a.source.offset): a for a in accepted}
+                conflicts = [by_position[(p, o)] for _, p, o in await cur.fetchall()]
+                result.dead.extend(
+                    conflict(a.source, a.transaction.transaction_id) for a in conflicts
+                )
+                result.duplicates = len(accepted) - len(inserted) - len(conflicts)
+        return inserted

@@ -1,0 +1,1 @@
+"""Getting alerts to fund managers: routing, the notification outbox, the sender and its channels."""

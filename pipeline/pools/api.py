@@ -1,0 +1,321 @@
+"""The pools HTTP API, served by the Faust web server: JSON in and out.
+
+Writes go through topic ``pool-commands`` and answer once the command was applied, with the resulting
+state. Every POST needs an ``Idempotency-Key``: the same key and body get the same answer without
+applying twice; the same key with another body gets 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import orjson
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models.access import LOCAL, Principal, Role
+from models.errors import InvalidMessage
+from models.messages import check_text, storable
+from pipeline.platform.db import LazyPool
+from pipeline.pools import store as pool_store
+from pipeline.pools.commands import WAITERS, CommandMessage
+
+MAX_BODY_BYTES = 64 * 1024
+_ID_NS = uuid.UUID("9b8e2f1c-4d3a-4e5f-8a7b-6c5d4e3f2a1b")
+Money = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=2)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class CreatePoolBody(Body):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    target_size: Money
+    hard_cap: Money
+    manager_id: Identifier
+    status: Literal["open", "draft"] = "open"
+
+
+class CommitmentBody(Body):
+    investor_id: Identifier
+    amount: Money
+
+
+class CapitalCallBody(Body):
+    percent: Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=4)] | None = None
+    amount: Money | None = None
+    due_date: date
+
+    @model_validator(mode="after")
+    def one_of(self) -> CapitalCallBody:
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("give exactly one of percent and amount")
+        return self
+
+
+class ContributionBody(Body):
+    investor_id: Identifier
+    call_id: Identifier
+    amount: Money
+
+
+class DistributionBody(Body):
+    amount: Money
+
+
+class EmptyBody(Body):
+    pass
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest, counted before parsing so a deep body costs nothing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def parse_body(
+    raw: bytes, model: type[Body], max_bytes: int = MAX_BODY_BYTES, max_depth: int = 8
+) -> Body:
+    if len(raw) > max_bytes:
+        raise ApiError(413, {"error": f"request body larger than {max_bytes} bytes"})
+    if json_depth(raw) > max_depth:
+        raise ApiError(422, {"error": f"JSON nested deeper than {max_depth} levels"})
+    try:
+        doc = json.loads(raw or b"{}", parse_float=Decimal) if raw.strip() else {}
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(422, {"error": "body is not valid JSON", "detail": str(exc)}) from None
+    if not isinstance(doc, dict):
+        raise ApiError(422, {"error": "body must be a JSON object"})
+    try:
+        check_text(doc, "body")
+    except InvalidMessage as exc:
+        raise ApiError(422, {"error": "invalid request", "detail": exc.detail}) from None
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+        raise ApiError(422, {"error": "invalid request", "errors": errors}) from None
+
+
+def data_of(body: Body) -> dict[str, Any]:
+    return {
+        k: (str(v) if isinstance(v, Decimal | date) else v)
+        for k, v in body.model_dump().items()
+        if v is not None
+    }
+
+
+def request_hash(method: str, path: str, data: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        f"{method} {path}\n".encode() + orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
+
+
+def derived_id(*parts: str) -> str:
+    """Ids made from the Idempotency-Key, so a retried create makes the same pool, call or distribution."""
+    return str(uuid.uuid5(_ID_NS, "/".join(parts)))
+
+
+async def scope(conn: Any, caller: Principal) -> None:
+    """Row-level security for this transaction: a fund manager's or investor's reads return only
+    their rows, even if a query asked for more (migration 0006)."""
+    if caller.role is Role.FUND_MANAGER and caller.manager_id:
+        await conn.execute("SELECT set_config('pulse.manager_id', %s, true)", (caller.manager_id,))
+    elif caller.role is Role.INVESTOR and caller.investor_id:
+        await conn.execute(
+            "SELECT set_config('pulse.investor_id', %s, true)", (caller.investor_id,)
+        )
+
+
+class PoolApi:
+    def __init__(
+        self,
+        database_url: str,
+        commands_topic: Any,
+        wait_seconds: float = 15.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_json_depth: int = 8,
+    ) -> None:
+        self._max_bytes = max_body_bytes
+        self._max_depth = max_json_depth
+        self._commands = commands_topic
+        self._wait = wait_seconds
+        self._pool = LazyPool(lambda: database_url, max_size=8)
+
+    async def db(self) -> AsyncConnectionPool:
+        return await self._pool.get()
+
+    async def command(
+        self,
+        method: str,
+        path: str,
+        key: str | None,
+        raw: bytes,
+        kind: str,
+        pool_id: str | None,
+        model: type[Body],
+        caller: Principal = LOCAL,
+        check: Callable[[dict[str, Any]], None] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        if not key:
+            raise ApiError(400, {"error": "the Idempotency-Key header is required on every POST"})
+        if len(key) > 200:
+            raise ApiError(400, {"error": "Idempotency-Key is longer than 200 characters"})
+        data = data_of(parse_body(raw, model, self._max_bytes, self._max_depth))
+        if check is not None:
+            check(data)
+        # Keys are the caller's own: another caller's key never answers with someone else's outcome.
+        if caller is not LOCAL:
+            key = f"{caller.username}/{key}"
+        digest = request_hash(method, path, data)
+        if pool_id is None:
+            pool_id = derived_id("pool", key)
+        if kind == "capital_call":
+            data["call_id"] = derived_id(pool_id, "call", key)
+        elif kind == "distribute":
+            data["distribution_id"] = derived_id(pool_id, "distribution", key)
+        # No lookup first: a command whose key was already applied is skipped by the agent, which then
+        # answers with the stored outcome; sending it again costs less than asking on every request.
+        message = CommandMessage(key, digest, kind, pool_id, data)
+        waiter = WAITERS.setdefault(key, asyncio.get_running_loop().create_future())
+        await (await self._commands.send(key=pool_id.encode(), value=message.to_bytes()))
+        known = await self._await_outcome(key, waiter)
+        if known.request_hash != digest:
+            raise ApiError(409, {"error": "this Idempotency-Key was used for a different request"})
+        return known.status_code, known.response
+
+    async def _await_outcome(
+        self, key: str, waiter: asyncio.Future[pool_store.Outcome]
+    ) -> pool_store.Outcome:
+        deadline = time.monotonic() + self._wait
+        # The worker that applies the command answers through the future when it is this process; the
+        # database is asked with a growing pause, for when another worker owns the pool's partition.
+        pause = 0.1
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(waiter), timeout=pause)
+                except TimeoutError:
+                    pass
+                async with (await self.db()).connection() as conn:
+                    found = await pool_store.outcome(conn, key)
+                if found is not None:
+                    return found
+                pause = min(pause * 2, 1.0)
+        finally:
+            WAITERS.pop(key, None)
+        raise ApiError(
+            504,
+            {
+                "error": "the command was accepted but not applied in time; retry with the same Idempotency-Key"
+            },
+        )
+
+    async def pool(self, pool_id: str, caller: Principal = LOCAL) -> dict[str, Any]:
+        if not storable(pool_id):  # no such pool can exist; PostgreSQL would refuse the query
+            raise ApiError(404, {"error": "pool not found"})
+        async with (await self.db()).connection() as conn, conn.transaction():
+            await scope(conn, caller)
+            row = await (
+                await conn.execute(
+                    "SELECT pool_id, name, currency, target_size, hard_cap, manager_ids, status, committed, called,"
+                    " contributed, distributed, seq FROM pools WHERE pool_id = %s",
+                    (pool_id,),
+                )
+            ).fetchone()
+        if row is None:
+            raise ApiError(404, {"error": f"pool {pool_id} not found"})
+        return {
+            "id": row[0],
+            "pool_id": row[0],
+            "name": row[1],
+            "currency": row[2],
+            "target_size": str(row[3]),
+            "hard_cap": str(row[4]),
+            "manager_ids": list(row[5]),
+            "status": row[6],
+            "committed": str(row[7]),
+            "called": str(row[8]),
+            "contributed": str(row[9]),
+            "distributed": str(row[10]),
+            "sequence": row[11],
+        }
+
+    async def positions(
+        self,
+        pool_id: str | None = None,
+        investor_id: str | None = None,
+        managed_by: str | None = None,
+        caller: Principal = LOCAL,
+    ) -> list[dict[str, Any]]:
+        column, value = (
+            ("pool_id", pool_id) if pool_id is not None else ("investor_id", investor_id)
+        )
+        if value is None or not storable(value):
+            return []
+        only_managed = (
+            ""
+            if managed_by is None
+            else " AND EXISTS (SELECT 1 FROM pools p WHERE p.pool_id = pp.pool_id"
+            " AND %s = ANY(p.manager_ids))"
+        )
+        params = (value,) if managed_by is None else (value, managed_by)
+        async with (await self.db()).connection() as conn, conn.transaction():
+            await scope(conn, caller)
+            rows = await (
+                await conn.execute(
+                    "SELECT pool_id, investor_id, committed, called, contributed, distributed"
+                    f" FROM pool_positions pp WHERE {column} = %s{only_managed}"
+                    " ORDER BY pool_id, investor_id",
+                    params,
+                )
+            ).fetchall()
+        return [
+            {
+                "pool_id": r[0],
+                "investor_id": r[1],
+                "committed": str(r[2]),
+                "called": str(r[3]),
+                "contributed": str(r[4]),
+                "distributed": str(r[5]),
+                "unfunded": str(r[2] - r[4]),
+            }
+            for r in rows
+        ]

@@ -1,0 +1,122 @@
+"""Rebuild pool projections from the event log and ledger, and report every difference."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from models.pools import Event, Pool, apply, ledger_lines
+from pipeline.platform.db import connect
+
+
+def reconcile(database_url: str, pool_id: str | None = None) -> list[str]:
+    """Differences between the stored projections/ledger and a replay of the events; empty when clean."""
+    differences: list[str] = []
+    with connect(database_url) as conn, conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        pool_ids = (
+            [pool_id]
+            if pool_id
+            else [r[0] for r in conn.execute("SELECT DISTINCT pool_id FROM pool_events")]
+        )
+        known = {r[0] for r in conn.execute("SELECT pool_id FROM pools")}
+        if pool_id is None:
+            differences += [
+                f"pool {p}: projection without events" for p in sorted(known - set(pool_ids))
+            ]
+        for pid in sorted(pool_ids):
+            events = conn.execute(
+                "SELECT seq, type, payload FROM pool_events WHERE pool_id = %s ORDER BY seq", (pid,)
+            ).fetchall()
+            if not events:
+                differences.append(f"pool {pid}: no events")
+                continue
+            replayed: Pool | None = None
+            expected_lines: dict[tuple[int, int], tuple[str, Decimal]] = {}
+            for n, (seq, kind, payload) in enumerate(events, 1):
+                if seq != n:
+                    differences.append(f"pool {pid}: event sequence has a gap or repeat at {seq}")
+                event = Event(kind, payload)
+                replayed = apply(replayed, event, pid)
+                for line, entry in enumerate(ledger_lines(event)):
+                    expected_lines[(seq, line)] = entry
+            assert replayed is not None
+            differences += _compare_ledger(conn, pid, expected_lines)
+            differences += _compare_projections(conn, replayed)
+    return differences
+
+
+def _compare_ledger(
+    conn, pid: str, expected: dict[tuple[int, int], tuple[str, Decimal]]
+) -> list[str]:  # type: ignore[no-untyped-def]
+    out = []
+    stored = {
+        (r[0], r[1]): (r[2], r[3])
+        for r in conn.execute(
+            "SELECT seq, line, account, amount FROM ledger_entries WHERE pool_id = %s", (pid,)
+        )
+    }
+    for key in sorted(set(expected) | set(stored)):
+        if expected.get(key) != stored.get(key):
+            out.append(
+                f"pool {pid}: ledger line {key}: expected {expected.get(key)}, stored {stored.get(key)}"
+            )
+    per_event: dict[int, Decimal] = defaultdict(Decimal)
+    for (seq, _), (_, amount) in stored.items():
+        per_event[seq] += amount
+    out += [
+        f"pool {pid}: ledger of event {seq} sums to {total}"
+        for seq, total in sorted(per_event.items())
+        if total
+    ]
+    return out
+
+
+def _compare_projections(conn, pool: Pool) -> list[str]:  # type: ignore[no-untyped-def]
+    out = []
+    pid = pool.pool_id
+    row = conn.execute(
+        "SELECT status, seq, committed, called, contributed, distributed FROM pools WHERE pool_id = %s",
+        (pid,),
+    ).fetchone()
+    want = (
+        pool.status.value,
+        pool.seq,
+        *(pool.total(k) for k in ("committed", "called", "contributed", "distributed")),
+    )
+    if row is None or tuple(row) != want:
+        out.append(f"pool {pid}: pools row {None if row is None else tuple(row)} != replay {want}")
+    stored = {
+        r[0]: tuple(r[1:])
+        for r in conn.execute(
+            "SELECT investor_id, committed, called, contributed, distributed FROM pool_positions WHERE pool_id = %s",
+            (pid,),
+        )
+    }
+    replayed = {
+        i: (p.committed, p.called, p.contributed, p.distributed) for i, p in pool.positions.items()
+    }
+    for investor in sorted(set(stored) | set(replayed)):
+        if stored.get(investor) != replayed.get(investor):
+            out.append(
+                f"pool {pid}: position of {investor}: stored {stored.get(investor)} != replay {replayed.get(investor)}"
+            )
+    allocations = {
+        (r[0], r[1]): (r[2], r[3])
+        for r in conn.execute(
+            "SELECT a.call_id, a.investor_id, a.amount, a.paid FROM call_allocations a"
+            " JOIN capital_calls c USING (call_id) WHERE c.pool_id = %s",
+            (pid,),
+        )
+    }
+    want_alloc = {
+        (c.call_id, i): (a, c.paid.get(i, Decimal("0.00")))
+        for c in pool.calls.values()
+        for i, a in c.allocations.items()
+    }
+    for key in sorted(set(allocations) | set(want_alloc)):
+        if allocations.get(key) != want_alloc.get(key):
+            out.append(
+                f"pool {pid}: call allocation {key}: stored {allocations.get(key)} != replay {want_alloc.get(key)}"
+            )
+    return out

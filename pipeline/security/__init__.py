@@ -1,0 +1,1 @@
+"""Who may do what: authentication, the route policy middleware, keys, personal data, the audit log."""

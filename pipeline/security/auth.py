@@ -1,0 +1,326 @@
+"""Authentication: API users, bearer tokens (JWT) and API keys.
+
+A bearer token names a user (``sub``) and their role; every request still looks the user up (cached
+for a few seconds), so disabling a user or changing their role ends their tokens' power promptly.
+API keys are for services: ``psk_<key id>_<secret>``, of which only an argon2 hash is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import jwt
+import psycopg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from config import Settings
+from models.access import InvalidUser, Principal, Role, Unauthenticated
+from models.errors import PulseError
+from models.throttle import FailureThrottle
+from pipeline.platform.db import LazyPool, connect, iso
+from pipeline.security import keyring
+
+T = TypeVar("T")
+KEY_PREFIX = "psk_"
+MAX_TTL = timedelta(days=30)
+_TTL = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_HASHER = PasswordHasher()
+
+
+class UnknownUser(PulseError):
+    """No API user has that name."""
+
+
+class Throttled(PulseError):
+    """Too many failed authentications from this client or for this key: 429 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentications; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def parse_ttl(text: str) -> timedelta:
+    """``90s``, ``15m``, ``1h``, ``7d``: at least a second, at most 30 days."""
+    found = _TTL.match(text.strip())
+    if not found:
+        raise PulseError(f"--ttl {text!r}: a number and s, m, h or d, e.g. 1h")
+    ttl = timedelta(seconds=int(found[1]) * _UNITS[found[2]])
+    if not timedelta(seconds=1) <= ttl <= MAX_TTL:
+        raise PulseError("--ttl must be between 1s and 30d")
+    return ttl
+
+
+# Users
+
+
+def create_user(database_url: str, principal: Principal) -> None:
+    with connect(database_url) as conn:
+        try:
+            conn.execute(
+                "INSERT INTO api_users (username, role, manager_id, investor_id) VALUES (%s, %s, %s, %s)",
+                (
+                    principal.username,
+                    principal.role.value,
+                    principal.manager_id,
+                    principal.investor_id,
+                ),
+            )
+        except psycopg.errors.UniqueViolation:
+            raise InvalidUser(f"user {principal.username} exists already") from None
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(row[0], Role(row[1]), row[2], row[3])
+
+
+_ACTIVE_USER = (
+    "SELECT username, role, manager_id, investor_id FROM api_users"
+    " WHERE username = %s AND disabled_at IS NULL"
+)
+# An active key's owner and secret hash; nothing is written before the secret is verified.
+_ACTIVE_KEY = "SELECT username, secret_hash FROM api_keys WHERE key_id = %s AND revoked_at IS NULL"
+_USED_KEY = "UPDATE api_keys SET last_used_at = now() WHERE key_id = %s"
+
+
+def get_user(database_url: str, username: str) -> Principal:
+    with connect(database_url) as conn:
+        row = conn.execute(_ACTIVE_USER, (username,)).fetchone()
+    if row is None:
+        raise UnknownUser(f"no active user {username}")
+    return _principal(row)
+
+
+def disable_user(database_url: str, username: str) -> None:
+    with connect(database_url) as conn:
+        done = conn.execute(
+            "UPDATE api_users SET disabled_at = now() WHERE username = %s AND disabled_at IS NULL",
+            (username,),
+        ).rowcount
+    if not done:
+        raise UnknownUser(f"no active user {username}")
+
+
+def list_users(database_url: str) -> list[dict[str, Any]]:
+    with connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT username, role, manager_id, investor_id, created_at, disabled_at FROM api_users"
+            " ORDER BY username"
+        ).fetchall()
+    return [
+        {
+            "username": r[0],
+            "role": r[1],
+            "manager_id": r[2],
+            "investor_id": r[3],
+            "created_at": iso(r[4]),
+            "disabled_at": iso(r[5]),
+        }
+        for r in rows
+    ]
+
+
+# Bearer tokens
+
+
+def issue_token(
+    settings: Settings, principal: Principal, ttl: timedelta, now: datetime | None = None
+) -> str:
+    keys = keyring.token_keys(settings)
+    if keys.signing is None:
+        raise PulseError("RS256 tokens: set PULSE_JWT_PRIVATE_KEY to issue them here")
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": principal.username,
+        "role": principal.role.value,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, keys.signing, algorithm=keys.algorithm)
+
+
+def decode_token(settings: Settings, keys: keyring.TokenKeys, token: str) -> dict[str, Any]:
+    """Verified claims; only the configured algorithm is accepted (never ``none``)."""
+    try:
+        return jwt.decode(
+            token,
+            keys.verifying,
+            algorithms=[keys.algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "role"]},
+            leeway=30,
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("token expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from None
+
+
+# API keys
+
+
+def create_api_key(database_url: str, username: str, label: str = "") -> str:
+    """A new key for ``username``; the only time the key is seen."""
+    get_user(database_url, username)
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    with connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO api_keys (key_id, username, secret_hash, label) VALUES (%s, %s, %s, %s)",
+            (key_id, username, _HASHER.hash(secret), label),
+        )
+    return f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+def split_api_key(key: str) -> tuple[str, str]:
+    if not key.startswith(KEY_PREFIX) or "_" not in key[len(KEY_PREFIX) :]:
+        raise Unauthenticated("malformed API key")
+    key_id, secret = key[len(KEY_PREFIX) :].split("_", 1)
+    return key_id, secret
+
+
+def revoke_api_key(database_url: str, key_id: str) -> None:
+    with connect(database_url) as conn:
+        done = conn.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE key_id = %s AND revoked_at IS NULL",
+            (key_id,),
+        ).rowcount
+    if not done:
+        raise PulseError(f"no active API key {key_id}")
+
+
+def list_api_keys(database_url: str) -> list[dict[str, Any]]:
+    with connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT key_id, username, label, created_at, revoked_at, last_used_at FROM api_keys"
+            " ORDER BY created_at, key_id"
+        ).fetchall()
+    return [
+        {
+            "key_id": r[0],
+            "username": r[1],
+            "label": r[2],
+            "created_at": iso(r[3]),
+            "revoked_at": iso(r[4]),
+            "last_used_at": iso(r[5]),
+        }
+        for r in rows
+    ]
+
+
+class Authenticator:
+    """Turns request credentials into a Principal, for the web server."""
+
+    USER_TTL = 2.0  # seconds a looked-up user or key is trusted before asking again
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._keys = keyring.token_keys(settings)
+        self._db = LazyPool(settings.resolved_database_url, max_size=4)
+        self._users: dict[str, tuple[Principal | None, float]] = {}
+        self._tokens: dict[str, dict[str, Any]] = {}
+        self._key_owners: dict[str, tuple[tuple[str, str] | None, float]] = {}
+        self._throttle = FailureThrottle(
+            limit=settings.auth_failure_limit, window=settings.auth_failure_window_seconds
+        )
+        self._verified: dict[str, str] = {}  # sha256 of a key that passed argon2 -> its key id
+
+    async def authenticate(
+        self, authorization: str | None, api_key: str | None, client: str = ""
+    ) -> Principal:
+        now = time.monotonic()
+        keys = [f"client:{client}"]
+        presented = api_key or (authorization or "").partition(" ")[2].strip()
+        if presented.startswith(KEY_PREFIX):
+            keys.append(f"key:{presented[len(KEY_PREFIX) :].split('_', 1)[0]}")
+        wait = max(self._throttle.retry_after(k, now) for k in keys) if presented else 0
+        if wait:
+            raise Throttled(wait)
+        try:
+            return await self._authenticate(authorization, api_key)
+        except Unauthenticated:
+            if presented:  # a wrong credential counts; asking without one guesses nothing
+                for k in keys:
+                    self._throttle.failed(k, now)
+            raise
+
+    async def _authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
+        if api_key:
+            return await self._by_api_key(api_key)
+        if not authorization:
+            raise Unauthenticated("authentication required: send Authorization: Bearer <token>")
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthenticated("use Authorization: Bearer <token or API key>")
+        if credential.startswith(KEY_PREFIX):
+            return await self._by_api_key(credential)
+        claims = self._tokens.get(credential)
+        if claims is None or claims["exp"] <= time.time():
+            claims = decode_token(self._settings, self._keys, credential)
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            # A verified token stays verified until it expires; its user is still looked up.
+            self._tokens[credential] = claims
+        principal = await self._active_user(str(claims["sub"]))
+        if principal.role.value != claims["role"]:
+            raise Unauthenticated("the user's role has changed: issue a new token")
+        return principal
+
+    async def _lookup(
+        self,
+        cache: dict[str, tuple[T | None, float]],
+        key: str,
+        sql: str,
+        row_to: Callable[[Any], T],
+    ) -> T | None:
+        """One row by ``key``, trusted for USER_TTL seconds: a disabled user or a revoked key is
+        refused within that long."""
+        cached = cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        async with (await self._db.get()).connection() as conn:
+            row = await (await conn.execute(sql, (key,))).fetchone()
+        value = None if row is None else row_to(row)
+        cache[key] = (value, time.monotonic() + self.USER_TTL)
+        return value
+
+    async def _active_user(self, username: str) -> Principal:
+        principal = await self._lookup(self._users, username, _ACTIVE_USER, _principal)
+        if principal is None:
+            raise Unauthenticated("unknown or disabled user")
+        return principal
+
+    async def _by_api_key(self, key: str) -> Principal:
+        key_id, secret = split_api_key(key)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        found = await self._lookup(self._key_owners, key_id, _ACTIVE_KEY, lambda r: (r[0], r[1]))
+        if found is None:
+            raise Unauthenticated("unknown or revoked API key")
+        username, secret_hash = found
+        if self._verified.get(digest) != key_id:
+            try:
+                # argon2 is slow by design: off the event loop, and once per key per process.
+                await asyncio.to_thread(_HASHER.verify, secret_hash, secret)
+            except (VerificationError, InvalidHashError):
+                raise Unauthenticated("unknown or revoked API key") from None
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[digest] = key_id
+            async with (await self._db.get()).connection() as conn:
+                await conn.execute(_USED_KEY, (key_id,))
+        return await self._active_user(username)

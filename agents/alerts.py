@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from config import get_settings
+from typing import Any
+
+import faust
+
+from config import Settings
 from pipeline.notify.router import AlertRouter
 from pipeline.platform.consuming import consume
-from pipeline.platform.db import LazyPool
-from pipeline.platform.dead_letters import internal_office
-from pipeline.platform.faust_app import app
-from pipeline.platform.topics import ALERTS, faust_topic
-
-settings = get_settings()
-router = AlertRouter(LazyPool(settings.resolved_database_url, max_size=2), internal_office(app))
 
 
-@app.agent(faust_topic(app, ALERTS))
-async def route_alerts(stream):  # type: ignore[no-untyped-def]
-    await consume(stream, 500, 0.01, router.handle)
+def register(
+    app: faust.App, topic: Any, router: AlertRouter, notifier_settings: Settings | None
+) -> None:
+    """``notifier_settings``: run the notification sender in this worker with these settings."""
 
+    @app.agent(topic, name="agents.alerts.route_alerts")
+    async def route_alerts(stream):  # type: ignore[no-untyped-def]
+        await consume(stream, 500, 0.01, router.handle)
 
-if settings.notifier_in_worker:
+    if notifier_settings is not None:
 
-    @app.task
-    async def run_notifier() -> None:
-        from pipeline.notify.sender import Notifier
+        @app.task
+        async def run_notifier() -> None:
+            from pipeline.notify.sender import Notifier
 
-        await Notifier(settings).run()
+            await Notifier(notifier_settings).run()

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import faust
 from faust.web import Request, Response, View
 
-from config import get_settings
-from pipeline.platform.faust_app import app
 from pipeline.platform.health import metrics_text, readiness
 
-settings = get_settings()
 
-
-@app.page("/health")
 class Health(View):
     async def get(self, request: Request) -> Response:
         return self.json({"status": "ok"})
 
 
-@app.page("/ready")
 class Ready(View):
+    database_url: str
+
     async def get(self, request: Request) -> Response:
-        ready, body = await readiness(self.app, settings.resolved_database_url())
+        ready, body = await readiness(self.app, self.database_url)
         return self.json(body, status=200 if ready else 503)
 
 
-@app.page("/metrics")
 class Metrics(View):
     async def get(self, request: Request) -> Response:
         body, content_type = metrics_text(self.app)
         return self.bytes(body, content_type=content_type.split(";")[0])
+
+
+def register(app: faust.App, database_url: str) -> None:
+    app.page("/health")(Health)
+    app.page("/ready")(type("Ready", (Ready,), {"database_url": database_url}))
+    app.page("/metrics")(Metrics)

@@ -1,17 +1,17 @@
-"""Pools: the command agent and the HTTP routes (thin adapters over pipeline.pools.commands / pool_api)."""
+"""Pools: the command agent, the event relay, and the HTTP routes (thin adapters over
+pipeline.pools). The middleware has authenticated the caller, checked the route's roles, and logs
+and audits the request; what is left here is the object-level check: is this pool or investor the
+caller's? When it is not, the answer is the same 404 as for one that does not exist."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import faust
 from faust.web import Request, Response, View
 
-from config import get_settings
 from models.access import Role, may_create_pool_for, sees_investor, sees_pool
 from pipeline.platform.consuming import consume
-from pipeline.platform.dead_letters import internal_office
-from pipeline.platform.faust_app import app
-from pipeline.platform.topics import POOL_COMMANDS, POOL_EVENTS, faust_topic
 from pipeline.pools.api import (
     ApiError,
     CapitalCallBody,
@@ -26,33 +26,12 @@ from pipeline.pools.commands import PoolCommandHandler
 from pipeline.pools.publisher import PoolEventPublisher
 from pipeline.security.middleware import principal_of, read_body
 
-settings = get_settings()
-commands_topic = faust_topic(app, POOL_COMMANDS)
-pool_events = PoolEventPublisher(settings.resolved_database_url(), faust_topic(app, POOL_EVENTS))
-handler = PoolCommandHandler(settings.resolved_database_url(), pool_events, internal_office(app))
-api = PoolApi(
-    settings.resolved_database_url(),
-    commands_topic,
-    max_body_bytes=settings.max_body_bytes,
-    max_json_depth=settings.max_json_depth,
-)
-
-
-@app.agent(commands_topic)
-async def apply_pool_commands(stream):  # type: ignore[no-untyped-def]
-    await consume(stream, 500, 0.005, handler.handle)
-
-
-@app.timer(interval=5.0)
-async def relay_unpublished_pool_events() -> None:
-    await pool_events.relay()  # never raises
-
 
 class PoolView(View):
-    """Shared plumbing: API errors become JSON with their status. The middleware in
-    pipeline.security.middleware has authenticated the caller, checked the route's roles, and logs and
-    audits the request; what is left here is the object-level check: is this pool or investor the
-    caller's? When it is not, the answer is the same 404 as for one that does not exist."""
+    """Shared plumbing: API errors become JSON with their status. ``register`` binds ``api``."""
+
+    api: PoolApi
+    max_body_bytes: int
 
     async def run(self, request: Request, call: Any) -> Response:
         try:
@@ -63,7 +42,7 @@ class PoolView(View):
 
     async def own_pool(self, request: Request, pool_id: str) -> dict[str, Any]:
         caller = principal_of(request)
-        pool = await api.pool(pool_id, caller)
+        pool = await self.api.pool(pool_id, caller)
         if not sees_pool(caller, pool["manager_ids"]):
             raise ApiError(404, {"error": f"pool {pool_id} not found"})
         return pool
@@ -75,7 +54,7 @@ class PoolView(View):
             caller = principal_of(request)
             if pool_id is not None and caller.role is not Role.ADMIN:
                 await self.own_pool(request, pool_id)
-            raw = await read_body(request, settings.max_body_bytes)  # 413 from the middleware
+            raw = await read_body(request, self.max_body_bytes)  # 413 from the middleware
             key = request.headers.get("Idempotency-Key")
 
             def check(data: dict[str, Any]) -> None:
@@ -84,20 +63,18 @@ class PoolView(View):
                         403, {"error": "a fund manager creates pools only for themselves"}
                     )
 
-            return await api.command(
+            return await self.api.command(
                 "POST", request.path, key, raw, kind, pool_id, model, caller, check
             )
 
         return await self.run(request, send())
 
 
-@app.page("/pools")
 class Pools(PoolView):
     async def post(self, request: Request) -> Response:
         return await self.write(request, "create_pool", None, CreatePoolBody)
 
 
-@app.page("/pools/{pool_id}")
 class OnePool(PoolView):
     async def get(self, request: Request, pool_id: str) -> Response:
         async def read() -> tuple[int, Any]:
@@ -106,17 +83,15 @@ class OnePool(PoolView):
         return await self.run(request, read())
 
 
-@app.page("/pools/{pool_id}/positions")
 class PoolPositions(PoolView):
     async def get(self, request: Request, pool_id: str) -> Response:
         async def read() -> tuple[int, Any]:
             await self.own_pool(request, pool_id)  # 404 for an unknown pool, or another's
-            return 200, await api.positions(pool_id=pool_id, caller=principal_of(request))
+            return 200, await self.api.positions(pool_id=pool_id, caller=principal_of(request))
 
         return await self.run(request, read())
 
 
-@app.page("/investors/{investor_id}/positions")
 class InvestorPositions(PoolView):
     async def get(self, request: Request, investor_id: str) -> Response:
         async def read() -> tuple[int, Any]:
@@ -125,25 +100,52 @@ class InvestorPositions(PoolView):
                 raise ApiError(404, {"error": f"investor {investor_id} not found"})
             # A fund manager sees the investor's positions in the pools they manage, no others.
             managed_by = caller.manager_id if caller.role is Role.FUND_MANAGER else None
-            return 200, await api.positions(
+            return 200, await self.api.positions(
                 investor_id=investor_id, managed_by=managed_by, caller=caller
             )
 
         return await self.run(request, read())
 
 
-def _command_route(path: str, kind: str, model: type) -> None:
+def _command_view(kind: str, model: type) -> type[PoolView]:
     class CommandView(PoolView):
         async def post(self, request: Request, pool_id: str) -> Response:
             return await self.write(request, kind, pool_id, model)
 
     CommandView.__name__ = f"{kind.title().replace('_', '')}View"
-    app.page(path)(CommandView)
+    return CommandView
 
 
-_command_route("/pools/{pool_id}/commitments", "commit", CommitmentBody)
-_command_route("/pools/{pool_id}/capital-calls", "capital_call", CapitalCallBody)
-_command_route("/pools/{pool_id}/contributions", "contribute", ContributionBody)
-_command_route("/pools/{pool_id}/distributions", "distribute", DistributionBody)
-_command_route("/pools/{pool_id}/close", "close", EmptyBody)
-_command_route("/pools/{pool_id}/open", "open", EmptyBody)
+ROUTES: list[tuple[str, type[PoolView]]] = [
+    ("/pools", Pools),
+    ("/pools/{pool_id}", OnePool),
+    ("/pools/{pool_id}/positions", PoolPositions),
+    ("/investors/{investor_id}/positions", InvestorPositions),
+    ("/pools/{pool_id}/commitments", _command_view("commit", CommitmentBody)),
+    ("/pools/{pool_id}/capital-calls", _command_view("capital_call", CapitalCallBody)),
+    ("/pools/{pool_id}/contributions", _command_view("contribute", ContributionBody)),
+    ("/pools/{pool_id}/distributions", _command_view("distribute", DistributionBody)),
+    ("/pools/{pool_id}/close", _command_view("close", EmptyBody)),
+    ("/pools/{pool_id}/open", _command_view("open", EmptyBody)),
+]
+
+
+def register(
+    app: faust.App,
+    commands_topic: Any,
+    handler: PoolCommandHandler,
+    publisher: PoolEventPublisher,
+    api: PoolApi,
+    max_body_bytes: int,
+) -> None:
+    @app.agent(commands_topic, name="agents.pools.apply_pool_commands")
+    async def apply_pool_commands(stream):  # type: ignore[no-untyped-def]
+        await consume(stream, 500, 0.005, handler.handle)
+
+    @app.timer(interval=5.0, name="agents.pools.relay_unpublished_pool_events")
+    async def relay_unpublished_pool_events() -> None:
+        await publisher.relay()  # never raises
+
+    for path, view in ROUTES:
+        bound = {"api": api, "max_body_bytes": max_body_bytes}
+        app.page(path)(type(view.__name__, (view,), bound))

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.errors import PulseError
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_", extra="ignore")
@@ -189,23 +191,19 @@ class Settings(BaseSettings):
     )
 
     def kafka_bootstrap(self) -> str:
-        """``host:port`` list for aiokafka, resolved from the URL or the embedded stack."""
+        """``host:port`` list for aiokafka."""
         url = self.resolved_kafka_url()
         return ",".join(part.split("://", 1)[-1] for part in url.split(";"))
 
     def resolved_kafka_url(self) -> str:
-        if self.kafka_url:
-            return self.kafka_url
-        from pipeline.devtools.local_stack import LocalStack
-
-        return LocalStack(self.data_dir).require().kafka_url
+        if not self.kafka_url:
+            raise UnsetAddress("PULSE_KAFKA_URL")
+        return self.kafka_url
 
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.with_database_tls(self.database_url)
-        from pipeline.devtools.local_stack import LocalStack
-
-        return self.with_database_tls(LocalStack(self.data_dir).require().database_url)
+        if not self.database_url:
+            raise UnsetAddress("PULSE_DATABASE_URL")
+        return self.with_database_tls(self.database_url)
 
     def resolved_migration_url(self) -> str:
         """The owner's URL: migrations and grants run as the owner, the app as a role without DDL."""
@@ -222,6 +220,16 @@ class Settings(BaseSettings):
         query = [(k, v) for k, v in parse_qsl(parts.query) if params.get(k) is None]
         query += [(k, v) for k, v in params.items() if v is not None]
         return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class UnsetAddress(PulseError):
+    """Raised by code that needs a service's address when the settings have none. The ``pulse``
+    commands fill in the embedded stack's addresses before they get this far."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(
+            f"{variable} is not set: set it, or start the embedded stack with `pulse local up`"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -11,13 +11,12 @@ import asyncio
 import os
 from pathlib import Path
 
-from pipeline import cli
-from pipeline.platform.faust_app import app
+from pipeline.bootstrap import bootstrap, run_worker
+from pipeline.cli.common import settings
 
 TRIGGER = Path(os.environ.get("PULSE_TEST_CRASH_FILE", "/nonexistent"))
 
 
-@app.task
 async def crash_when_told() -> None:
     while not TRIGGER.exists():  # noqa: ASYNC110, ASYNC240 (a test hook polling a file)
         await asyncio.sleep(0.1)
@@ -25,4 +24,7 @@ async def crash_when_told() -> None:
 
 
 if __name__ == "__main__":
-    cli.worker()
+    config = settings()
+    app = bootstrap(config)
+    app.task(crash_when_told)
+    run_worker(app, config)

@@ -18,6 +18,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from config import Settings
 from models.errors import PulseError
 
 
@@ -206,3 +207,17 @@ class LocalStack:
             "postgres": f"{'running' if _alive(info.postgres_pid) else 'stopped'} "
             f"(pid {info.postgres_pid}, {info.database_url})",
         }
+
+
+def with_embedded_defaults(settings: Settings) -> Settings:
+    """``settings``, with the running embedded stack's addresses where it names none: the embedded
+    defaults are the tooling's business, so the settings object never starts or finds a stack."""
+    if settings.kafka_url and settings.database_url:
+        return settings
+    info = LocalStack(settings.data_dir).require()
+    return settings.model_copy(
+        update={
+            "kafka_url": settings.kafka_url or info.kafka_url,
+            "database_url": settings.database_url or info.database_url,
+        }
+    )

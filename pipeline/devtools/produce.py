@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from pipeline.platform.topics import TRANSACTIONS, ensure_topics
+from pipeline.platform.topics import TRANSACTIONS, ensure_topics, key_of
 from pipeline.platform.transport import kafka_client_options
 
 
@@ -20,19 +20,6 @@ class ProduceSummary:
     sent: int = 0
     failed: int = 0
     seconds: float = 0.0
-
-
-def key_of(value: bytes) -> bytes | None:
-    """The syndicate id as key, when the value has one; invalid values go unkeyed to the DLQ."""
-    try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(doc, dict):
-        syndicate = doc.get("syndicate_id")
-        if isinstance(syndicate, str | int) and not isinstance(syndicate, bool):
-            return str(syndicate).encode()
-    return None
 
 
 def read_messages(path: Path) -> Iterator[bytes]:

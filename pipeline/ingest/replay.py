@@ -7,8 +7,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from pipeline.devtools.produce import key_of
-from pipeline.platform.topics import TRANSACTIONS
+from pipeline.platform.topics import TRANSACTIONS, key_of
 from pipeline.platform.transport import kafka_client_options
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 import psycopg
@@ -12,7 +11,7 @@ from models.anomaly import Alert
 from models.batch import Accepted, DeadLetter, conflict
 from pipeline.alerts.detection import AnomalyDetector
 from pipeline.platform import dead_letters
-from pipeline.platform.db import connect_async
+from pipeline.platform.db import LazyConnection
 
 _COPY_STAGED = (
     "COPY staged_transactions (transaction_id, investor_id, syndicate_id, transaction_amount,"
@@ -41,32 +40,24 @@ class SinkResult:
         return total
 
 
+async def _stage(conn: psycopg.AsyncConnection) -> None:
+    await conn.execute(sql.load("stage_transactions"))
+    await conn.commit()
+
+
 class TransactionSink:
     """Writes accepted transactions and dead letters; owns one connection."""
 
     def __init__(self, database_url: str, detector: AnomalyDetector | None = None) -> None:
-        self._url = database_url
-        self._conn: psycopg.AsyncConnection | None = None
+        self._connection = LazyConnection(database_url, autocommit=False, on_open=_stage)
         self.detector = detector
 
-    async def _connection(self) -> psycopg.AsyncConnection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await connect_async(self._url, autocommit=False)
-            await self._conn.execute(sql.load("stage_transactions"))
-            await self._conn.commit()
-        return self._conn
-
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        await self._connection.close()
 
     async def discard(self) -> None:
         """Drop the connection after a failure so the next attempt starts clean."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                await conn.close()
+        await self._connection.discard()
 
     async def write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
         try:
@@ -78,7 +69,7 @@ class TransactionSink:
             raise
 
     async def _write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
-        conn = await self._connection()
+        conn = await self._connection.get()
         result = SinkResult(dead=list(dead))
         async with conn.transaction():
             partitions = sorted({a.source.partition for a in accepted})

@@ -36,7 +36,7 @@ from pipeline.notify.channels import (
     available_senders,
 )
 from pipeline.platform import metrics
-from pipeline.platform.db import connect_async
+from pipeline.platform.db import LazyConnection
 from pipeline.platform.failures import Failure, classify
 from pipeline.platform.logs import redact
 from pipeline.platform.retry import TRANSIENT
@@ -53,15 +53,9 @@ class Notifier:
         self.policy = RetryPolicy(
             tuple(float(x) for x in settings.notify_retry_delays.split(",") if x.strip())
         )
-        self._conn: psycopg.AsyncConnection | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._url = settings.resolved_database_url()
+        self._connection = LazyConnection(settings.resolved_database_url(), autocommit=True)
         self._digests_after = 0.0
-
-    async def _connection(self) -> psycopg.AsyncConnection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await connect_async(self._url, autocommit=True)
-        return self._conn
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         log.info("notifier running with channels: %s", ", ".join(sorted(self.senders)))
@@ -72,14 +66,14 @@ class Notifier:
                 delay = self.settings.notifier_poll_seconds
             except TRANSIENT as exc:
                 log.warning("notifier: database unavailable (%s); retrying", exc)
-                self._conn = None
+                await self._connection.discard()
                 busy = False
                 delay = min(delay * 2, 5.0)
             except Exception:
                 # It runs inside the worker: crashing would cancel the agents mid-batch.
                 log.exception("notifier: unexpected error; going on")
                 metrics.CRASH_GUARDED.labels("notifier").inc()
-                self._conn = None
+                await self._connection.discard()
                 busy = False
                 delay = 5.0
             if not busy:
@@ -89,8 +83,7 @@ class Notifier:
     async def close(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
-        if self._conn is not None:
-            await self._conn.close()
+        await self._connection.close()
 
     def claim_size(self) -> int:
         """What can be sent within one lease even if every provider call takes its full timeout."""
@@ -100,7 +93,7 @@ class Notifier:
 
     async def tick(self) -> bool:
         """Deliver what is due; True if there was anything."""
-        conn = await self._connection()
+        conn = await self._connection.get()
         claimed = await outbox.claim(conn, self.claim_size(), self.settings.notifier_lease_seconds)
         for row in claimed:
             try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -77,6 +78,42 @@ class LazyPool:
 
 async def connect_async(url: str, **kwargs: object) -> psycopg.AsyncConnection:
     return await psycopg.AsyncConnection.connect(libpq_url(url), **kwargs)  # type: ignore[arg-type]
+
+
+class LazyConnection:
+    """One long-lived async connection for a service that works in batches: opened on first use,
+    opened again after it closed or broke, and dropped by ``discard`` after a failure so the next
+    attempt starts clean. ``on_open`` prepares a new connection (session state, temp tables)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        autocommit: bool,
+        on_open: Callable[[psycopg.AsyncConnection], Awaitable[None]] | None = None,
+    ) -> None:
+        self._url = url
+        self._autocommit = autocommit
+        self._on_open = on_open
+        self._conn: psycopg.AsyncConnection | None = None
+
+    async def get(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = None
+            conn = await connect_async(self._url, autocommit=self._autocommit)
+            if self._on_open is not None:
+                await self._on_open(conn)
+            self._conn = conn
+        return self._conn
+
+    async def discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+
+    async def close(self) -> None:
+        await self.discard()
 
 
 def grant_app_role(owner_url: str, role: str) -> None:

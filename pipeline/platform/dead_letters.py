@@ -101,18 +101,3 @@ class DeadLetterOffice:
         await retry_transient(
             lambda: publish(self._topic, letters), None, f"publishing {len(letters)} dead letters"
         )
-
-
-_OFFICES: dict[int, DeadLetterOffice] = {}
-
-
-def internal_office(app: Any) -> DeadLetterOffice:
-    """The app's one office for the internal topics' dead letters."""
-    from config import get_settings
-    from pipeline.platform.db import LazyPool
-    from pipeline.platform.topics import INTERNAL_DLQ, faust_topic
-
-    if id(app) not in _OFFICES:
-        database = LazyPool(get_settings().resolved_database_url, max_size=1)
-        _OFFICES[id(app)] = DeadLetterOffice(database, faust_topic(app, INTERNAL_DLQ))
-    return _OFFICES[id(app)]

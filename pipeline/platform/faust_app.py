@@ -1,32 +1,30 @@
-"""The one place that builds the Faust app.
-
-``faust -A pipeline.platform.faust_app worker`` and ``pulse worker`` both run this app.
-"""
+"""The one place that configures a Faust app. The composition root (``pipeline.bootstrap``) calls
+it and registers the agents; nothing here runs at import."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import faust
 
-from config import Settings, get_settings
+from config import Settings
 from pipeline.platform import faust_transport
 from pipeline.platform.logs import logging_config
 from pipeline.platform.transport import kafka_credentials
-from pipeline.security.middleware import WebSecurity
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, middlewares: Sequence[Any] = ()) -> faust.App:
+    """The app, without agents. ``middlewares`` wrap every route, Faust's own pages included."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     faust_transport.install(settings.fetch_max_wait_ms)
-    security = WebSecurity(settings)
     return faust.App(
         settings.app_id,
         broker=settings.resolved_kafka_url(),
         store="rocksdb://",
         datadir=str(settings.data_dir / "faust"),
-        autodiscover=["agents", "tables"],
-        # Without an origin Faust adds __main__ (the `pulse` script) to discovery; a package origin
-        # would scan all of it, migrations included.
-        origin="pipeline.platform.faust_app",
+        # The composition root registers every agent, timer and page; nothing is discovered.
+        autodiscover=False,
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,
@@ -44,15 +42,11 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_bind=settings.web_bind,
         web_host=settings.web_bind,
-        # Every route, Faust's stats pages included, goes through authentication and the policy.
         web_application_options={
-            "middlewares": [security.middleware],
+            "middlewares": list(middlewares),
             "client_max_size": settings.max_body_bytes,
         },
         broker_credentials=kafka_credentials(settings),
         producer_linger=0.005,
         logging_config=logging_config(settings.log_level, settings.log_format),
     )
-
-
-app = create_app(get_settings())

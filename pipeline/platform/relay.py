@@ -17,7 +17,7 @@ import psycopg
 
 from models.batch import printable
 from pipeline.platform import metrics
-from pipeline.platform.db import connect_async
+from pipeline.platform.db import LazyConnection
 from pipeline.platform.failures import Failure, classify
 
 log = logging.getLogger(__name__)
@@ -47,15 +47,9 @@ class OutboxStore:
 
 class Relay:
     def __init__(self, database_url: str, topic: Any, store: OutboxStore) -> None:
-        self._url = database_url
         self._topic = topic
         self._store = store
-        self._conn: Conn | None = None
-
-    async def _connection(self) -> Conn:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await connect_async(self._url, autocommit=True)
-        return self._conn
+        self._connection = LazyConnection(database_url, autocommit=True)
 
     async def publish(self, items: Sequence[Outgoing]) -> None:
         """Right after the commit; best effort, the relay finishes what this does not."""
@@ -68,7 +62,7 @@ class Relay:
                 self._store.name,
                 exc_info=True,
             )
-            self._conn = None
+            await self._connection.discard()
 
     async def _publish(self, items: Sequence[Outgoing]) -> None:
         if not items:
@@ -76,13 +70,13 @@ class Relay:
         pending = [await self._topic.send(key=i.key, value=i.value) for i in items]
         for fut in pending:
             await fut
-        await self._store.mark(await self._connection(), [i.ident for i in items])
+        await self._store.mark(await self._connection.get(), [i.ident for i in items])
 
     async def relay(self, limit: int = 500) -> int:
         """Publish stored rows nobody published; returns how many. Never raises: it runs beside
         the agents, and one bad row or an outage must not stop the worker."""
         try:
-            conn = await self._connection()
+            conn = await self._connection.get()
             rows = await self._store.unpublished(conn, limit)
             items = []
             for row in rows:
@@ -100,7 +94,7 @@ class Relay:
             # It runs beside the agents: crashing would cancel them mid-batch. Logged, counted, retried.
             log.warning("the %s relay failed; it will try again", self._store.name, exc_info=True)
             metrics.CRASH_GUARDED.labels(f"{self._store.name} relay").inc()
-            self._conn = None
+            await self._connection.discard()
             return 0
 
     async def _quarantine(self, conn: Conn, row: Any, exc: Exception) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -60,18 +62,44 @@ async def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL) -> N
         await admin.close()
 
 
-_HANDLES: dict[tuple[int, str], object] = {}
+def key_of(value: bytes) -> bytes | None:
+    """The syndicate id as key, when the value has one; invalid values go unkeyed to the DLQ."""
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(doc, dict):
+        syndicate = doc.get("syndicate_id")
+        if isinstance(syndicate, str | int) and not isinstance(syndicate, bool):
+            return str(syndicate).encode()
+    return None
 
 
-def faust_topic(app, spec: TopicSpec):  # type: ignore[no-untyped-def]
-    """The Faust handle of a topic (one per app): raw bytes in and out; agents decode in batches."""
-    key = (id(app), spec.name)
-    if key not in _HANDLES:
-        _HANDLES[key] = _new_handle(app, spec)
-    return _HANDLES[key]
+@dataclass(frozen=True)
+class FaustTopics:
+    """The app's handles of the topics it reads or writes: raw bytes in and out; agents decode in
+    batches. Built once, by the composition root."""
+
+    transactions: Any
+    transactions_dlq: Any
+    alerts: Any
+    pool_commands: Any
+    pool_events: Any
+    internal_dlq: Any
+
+    @classmethod
+    def of(cls, app: Any) -> FaustTopics:
+        return cls(
+            transactions=_handle(app, TRANSACTIONS),
+            transactions_dlq=_handle(app, TRANSACTIONS_DLQ),
+            alerts=_handle(app, ALERTS),
+            pool_commands=_handle(app, POOL_COMMANDS),
+            pool_events=_handle(app, POOL_EVENTS),
+            internal_dlq=_handle(app, INTERNAL_DLQ),
+        )
 
 
-def _new_handle(app, spec: TopicSpec):  # type: ignore[no-untyped-def]
+def _handle(app: Any, spec: TopicSpec) -> Any:
     return app.topic(
         spec.name,
         key_type=bytes,

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import psycopg
 
 from models import messages
 from models.batch import DeadLetter, SourceMessage, internal_error
@@ -35,7 +34,7 @@ from models.pools import (
 )
 from pipeline.platform import metrics
 from pipeline.platform.consuming import isolate, source_of
-from pipeline.platform.db import connect_async
+from pipeline.platform.db import LazyConnection
 from pipeline.platform.dead_letters import DeadLetterOffice
 from pipeline.platform.retry import retry_transient
 from pipeline.pools import store as pool_store
@@ -161,19 +160,13 @@ class PoolCommandHandler:
     def __init__(
         self, database_url: str, events: PoolEventPublisher, dead_letters: DeadLetterOffice
     ) -> None:
-        self._url = database_url
+        self._connection = LazyConnection(database_url, autocommit=False)
         self._events = events
         self._dead_letters = dead_letters
-        self._conn: psycopg.AsyncConnection | None = None
         self._pools: dict[str, Pool] = {}
 
-    async def _connection(self) -> psycopg.AsyncConnection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await connect_async(self._url)
-        return self._conn
-
     async def _discard(self) -> None:
-        self._conn = None
+        await self._connection.discard()
         self._pools.clear()
 
     async def handle(self, events: Sequence[Any]) -> list[pool_store.Outcome]:
@@ -224,7 +217,7 @@ class PoolCommandHandler:
             waiter.set_result(outcome)
 
     async def _stored(self, key: str) -> pool_store.Outcome | None:
-        conn = await self._connection()
+        conn = await self._connection.get()
         async with conn.transaction():  # not autocommit: never leave one open
             return await pool_store.outcome(conn, key)
 
@@ -240,7 +233,7 @@ class PoolCommandHandler:
     async def _apply(
         self, messages: list[CommandMessage]
     ) -> tuple[list[pool_store.Applied], list[pool_store.Outcome]]:
-        conn = await self._connection()
+        conn = await self._connection.get()
         try:
             async with conn.transaction():
                 stored_seq = await pool_store.lock_pools(

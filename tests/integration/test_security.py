@@ -36,7 +36,8 @@ COMMAND_BODIES = {
 def routes_served(stack: Stack) -> set[tuple[str, str]]:
     """Every (method, route) the worker's web server has, read from the app itself."""
     probe = (
-        "import json; from pipeline.platform.faust_app import app; import agents.pools, agents.ops; "
+        "import json; from config import get_settings; from pipeline.bootstrap import bootstrap; "
+        "app = bootstrap(get_settings()); "
         "app.web.blueprints.apply(app.web); "
         "print(json.dumps(sorted({(r.method, r.resource.canonical) "
         "for r in app.web.web_app.router.routes()})))"

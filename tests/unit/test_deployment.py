@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from config import Settings
-from pipeline.cli import app as cli
+from pipeline.cli.main import app as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {f"PULSE_{name.upper()}" for name in Settings.model_fields}

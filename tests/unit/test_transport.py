@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from config import Settings
 from models.errors import PulseError
+from pipeline.bootstrap import bootstrap
 from pipeline.platform.db import libpq_url, sqlalchemy_url
 from pipeline.platform.transport import kafka_client_options, kafka_credentials
 
@@ -65,25 +63,23 @@ def test_sasl_ssl_with_scram_and_a_ca_file_reaches_aiokafka_clients(tmp_path: Pa
 
 
 def test_the_faust_app_gets_the_same_credentials(tmp_path: Path):
-    # A process of its own: importing pipeline.platform.faust_app builds the one app from the environment.
-    env = {
-        **os.environ,
-        "PULSE_KAFKA_URL": "kafka://broker.example:9093",
-        "PULSE_DATABASE_URL": "postgresql://db.example/pulse",
-        "PULSE_DATA_DIR": str(tmp_path),
-        "PULSE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-        "PULSE_KAFKA_SASL_USERNAME": "pulse",
-        "PULSE_KAFKA_SASL_PASSWORD": "s3cret",
-        "PULSE_KAFKA_SSL_CAFILE": str(ca_file(tmp_path)),
-    }
-    probe = (
-        "from pipeline.platform.faust_app import app; c = app.conf.broker_credentials; "
-        "print(c.protocol.value, c.mechanism.value, c.username, len(c.ssl_context.get_ca_certs()))"
+    # The composition root builds a worker for any settings, in this process.
+    settings = Settings(
+        kafka_url="kafka://broker.example:9093",
+        database_url="postgresql://db.example/pulse",
+        data_dir=tmp_path,
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="pulse",
+        kafka_sasl_password="s3cret",
+        kafka_ssl_cafile=str(ca_file(tmp_path)),
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    assert out.split() == ["SASL_SSL", "SCRAM-SHA-512", "pulse", "1"]
+    c = bootstrap(settings).conf.broker_credentials
+    assert (c.protocol.value, c.mechanism.value, c.username) == (
+        "SASL_SSL",
+        "SCRAM-SHA-512",
+        "pulse",
+    )
+    assert len(c.ssl_context.get_ca_certs()) == 1
 
 
 def test_plaintext_is_the_default_and_sasl_needs_a_user(tmp_path: Path):

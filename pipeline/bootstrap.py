@@ -1,0 +1,98 @@
+"""The composition root: settings → the Faust app → stores and services → agents.
+
+The one place that wires the worker. Importing any module of the project does nothing beyond
+defining things; ``bootstrap(settings)`` builds a worker for those settings, so tests and tools build
+one with other settings directly, without environment tricks.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import faust
+
+from agents import alerts, ops, pools, transactions
+from config import Settings
+from pipeline.alerts.detection import AnomalyDetector
+from pipeline.alerts.publisher import AlertPublisher
+from pipeline.ingest.service import Ingestor
+from pipeline.ingest.sink import TransactionSink
+from pipeline.notify.router import AlertRouter
+from pipeline.platform.db import LazyPool
+from pipeline.platform.dead_letters import DeadLetterOffice
+from pipeline.platform.faust_app import create_app
+from pipeline.platform.partitioning import KeyPartitioner
+from pipeline.platform.topics import TRANSACTIONS, FaustTopics
+from pipeline.pools.api import PoolApi
+from pipeline.pools.commands import PoolCommandHandler
+from pipeline.pools.publisher import PoolEventPublisher
+from pipeline.security.middleware import WebSecurity
+
+
+def bootstrap(settings: Settings) -> faust.App:
+    """A worker's app with every agent, timer, task and page registered, ready to run."""
+    database_url = settings.resolved_database_url()
+    security = WebSecurity(settings)
+    app = create_app(settings, [security.middleware])
+    topics = FaustTopics.of(app)
+    # One office for the dead letters of the internal topics (alerts, pool-commands).
+    dead_letters = DeadLetterOffice(LazyPool(lambda: database_url, max_size=1), topics.internal_dlq)
+    _wire_transactions(app, settings, topics)
+    alerts.register(
+        app,
+        topics.alerts,
+        AlertRouter(LazyPool(lambda: database_url, max_size=2), dead_letters),
+        settings if settings.notifier_in_worker else None,
+    )
+    _wire_pools(app, settings, topics, dead_letters)
+    ops.register(app, database_url)
+    return app
+
+
+def _wire_transactions(app: faust.App, settings: Settings, topics: FaustTopics) -> None:
+    database_url = settings.resolved_database_url()
+    detector = AnomalyDetector(settings)
+    publisher = AlertPublisher(database_url, topics.alerts, detector.rules)
+
+    async def partition_count() -> int | None:
+        producer = app.producer._ensure_producer()  # aiokafka's: its partitions_for is public
+        return len(await producer.partitions_for(TRANSACTIONS.name))
+
+    ingestor = Ingestor(
+        TransactionSink(database_url, detector),
+        topics.transactions,
+        topics.transactions_dlq,
+        publisher,
+        KeyPartitioner(partition_count),
+        timedelta(seconds=settings.max_future_seconds),
+    )
+    transactions.register(app, topics.transactions, ingestor, publisher, settings)
+
+
+def _wire_pools(
+    app: faust.App, settings: Settings, topics: FaustTopics, dead_letters: DeadLetterOffice
+) -> None:
+    database_url = settings.resolved_database_url()
+    publisher = PoolEventPublisher(database_url, topics.pool_events)
+    handler = PoolCommandHandler(database_url, publisher, dead_letters)
+    api = PoolApi(
+        database_url,
+        topics.pool_commands,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
+    pools.register(app, topics.pool_commands, handler, publisher, api, settings.max_body_bytes)
+
+
+def run_worker(app: faust.App, settings: Settings) -> None:
+    """Run the app as Faust's ``worker`` command would, with our log level and web port."""
+    sys.argv = [
+        sys.argv[0],
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "--web-port",
+        str(settings.web_port),
+    ]
+    app.main()

@@ -1,0 +1,56 @@
+"""``pulse notifications``: sMS and email deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.common import database_url, fail, show
+
+app = typer.Typer(no_args_is_help=True, help="SMS and email deliveries.")
+
+
+@app.command("list")
+def notifications_list(
+    status: Annotated[
+        str | None, typer.Option(help="pending, sending, sent, failed, held, digested")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Deliveries and their outcomes."""
+    from pipeline.notify.outbox import list_notifications
+    from pipeline.platform.db import connect_async
+
+    if status is not None and status not in (
+        "pending",
+        "sending",
+        "sent",
+        "failed",
+        "held",
+        "digested",
+    ):
+        fail("--status must be one of pending, sending, sent, failed, held, digested")
+
+    async def query() -> list:
+        async with await connect_async(database_url()) as conn:
+            return await list_notifications(conn, status, limit)
+
+    rows = asyncio.run(query())
+    show(
+        rows,
+        as_json,
+        "Notifications",
+        {
+            "created": "created_at",
+            "channel": "channel",
+            "status": "status",
+            "attempts": "attempts",
+            "syndicate": "syndicate_id",
+            "kind": "kind",
+            "provider id": "provider_message_id",
+            "error": "last_error",
+        },
+    )

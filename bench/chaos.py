@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.common import BenchStack, bench_stack, stop_worker, wait_for_count
+from pipeline.devtools import oracle
 from pipeline.devtools.produce import produce
 from pipeline.platform import db
-from tests import oracle
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -448,7 +448,7 @@ def crash_shutdown(transactions: int, seed: int = 11) -> Outcome:
         trigger = stack.root / "crash-now"
         _produce(stack, [orjson.dumps(r) for r in stream[:half]])
         worker = stack.start_worker(
-            "crashing", module="tests.crashing_worker", PULSE_TEST_CRASH_FILE=str(trigger)
+            "crashing", module="pipeline.devtools.crashing_worker", PULSE_TEST_CRASH_FILE=str(trigger)
         )
         wait_for_count(stack, half, timeout=120)
         with psycopg.connect(db.libpq_url(stack.database_url)) as blocker:
@@ -550,7 +550,7 @@ def providers_outage(alerts: int, outage_seconds: float, seed: int = 7) -> Outco
         twilio.stop()
         proxy.stop()
         ses.stop()
-    sms = Counter(m["body"].rsplit("Alert ", 1)[1] for m in twilio.messages)
+    sms = Counter(m.body.rsplit("Alert ", 1)[1] for m in twilio.delivered)
     emails = Counter(m.body.rsplit("Alert id: ", 1)[1][:8] for m in ses.sent()[before_email:])
     found = []
     if len(sms) != alerts or len(emails) != alerts:

@@ -22,6 +22,7 @@ import orjson
 import psycopg
 from cryptography.fernet import Fernet
 
+from pipeline.devtools.environment import pulse_environment, user_token
 from pipeline.devtools.generate import GeneratorSpec, generate
 from pipeline.devtools.local_stack import (
     POSTGRES_FAST_SHUTDOWN,
@@ -72,14 +73,12 @@ class BenchStack:
         return self.kafka_url.split("://", 1)[1]
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PULSE_KAFKA_URL": self.kafka_url,
-            "PULSE_DATABASE_URL": self.database_url,
-            "PULSE_DATA_DIR": str(self.root / "data"),
-            "PULSE_LOG_LEVEL": "warn",
-            **extra,
-        }
+        return pulse_environment(
+            self.kafka_url,
+            self.database_url,
+            self.root / "data",
+            **{"PULSE_LOG_LEVEL": "warn", **extra},
+        )
 
     def start_worker(
         self, name: str = "worker", module: str = "pipeline.cli", **env: str
@@ -102,8 +101,6 @@ class BenchStack:
 
     def admin_headers(self) -> dict[str, str]:
         """Authorization for an admin of the pools API (the user is created on first use)."""
-        from tests.harness import user_token
-
         token = user_token(self.database_url, "bench-admin", "admin", ttl=timedelta(hours=6))
         return {"Authorization": f"Bearer {token}"}
 

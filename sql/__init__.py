@@ -1,4 +1,6 @@
-"""SQL kept as .sql files; ``load(name)`` reads one."""
+"""Every SQL statement of the runtime, one named ``.sql`` file each, grouped by capability
+(``sql/pools/``, ``sql/notify/``, ...). ``load("pools/pool")`` reads one; run them through
+``pipeline.platform.queries``."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from pipeline.devtools.local_stack import (
     start_postgres,
     stop_process,
 )
+from pipeline.devtools.standins import SesStandIn, TwilioStandIn
 from pipeline.platform import db
 from tests.harness import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, Stack, Worker
 
@@ -79,35 +80,21 @@ def workers(stack: Stack) -> Iterator[list[Worker]]:
 
 
 @pytest.fixture
-def twilio(httpserver):  # type: ignore[no-untyped-def]
-    from tests.standins import TwilioStandIn
-
-    standin = TwilioStandIn(httpserver)
-    standin.install()
-    return standin
+def twilio() -> Iterator[TwilioStandIn]:
+    standin = TwilioStandIn()
+    standin.start()
+    yield standin
+    standin.stop()
 
 
 @pytest.fixture(scope="session")
 def ses_endpoint() -> Iterator[str]:
     """moto's server as the SES endpoint, with a verified sender."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    from tests.harness import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    boto3.client(
-        "ses",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).verify_email_identity(EmailAddress="alerts@pulse.example")
+    standin = SesStandIn()
+    url = standin.start()
+    assert url is not None, "moto is a dev dependency"
     yield url
-    server.stop()
+    standin.stop()
 
 
 @pytest.fixture

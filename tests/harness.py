@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,13 +18,10 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from config import Settings
-from models.access import InvalidUser, Principal
+from pipeline.devtools.environment import pulse_environment, user_token
 from pipeline.devtools.local_stack import free_port
 from pipeline.devtools.produce import produce
 from pipeline.platform.topics import ensure_topics
-from pipeline.security import auth
-from pipeline.security.auth import create_user
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -58,14 +53,12 @@ class Stack:
         return self.kafka_url.split("://", 1)[1]
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PULSE_KAFKA_URL": self.kafka_url,
-            "PULSE_DATABASE_URL": self.database_url,
-            "PULSE_DATA_DIR": str(self.data_dir),
-            "PULSE_TOPIC_PARTITIONS": "4",
-            **extra,
-        }
+        return pulse_environment(
+            self.kafka_url,
+            self.database_url,
+            self.data_dir,
+            **{"PULSE_TOPIC_PARTITIONS": "4", **extra},
+        )
 
     def produce(self, messages: Iterable[bytes]) -> int:
         summary = asyncio.run(produce(self.bootstrap, iter(list(messages)), 4))
@@ -151,20 +144,6 @@ def issue_token(
     """Create the API user (once) and a bearer token for them, as `pulse users create` and
     `pulse tokens issue` would."""
     return user_token(stack.database_url, username, role, manager_id, investor_id, ttl)
-
-
-def user_token(
-    database_url: str,
-    username: str,
-    role: str,
-    manager_id: str | None = None,
-    investor_id: str | None = None,
-    ttl: timedelta = timedelta(hours=1),
-) -> str:
-    principal = Principal.define(username, role, manager_id, investor_id)
-    with contextlib.suppress(InvalidUser):
-        create_user(database_url, principal)
-    return auth.issue_token(Settings(), principal, ttl)
 
 
 class Api:

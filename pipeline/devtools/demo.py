@@ -258,13 +258,13 @@ class View:
         for kind, syndicate, observed, expected, at in s["alerts"]:
             alerts.add_row(kind, SPIKED.get(syndicate, syndicate), f"{observed}", f"{expected}", at)
         deliveries = Table(
-            title=f"deliveries: {len(self.twilio.messages)} SMS, {len(self.ses.sent()) if self.ses.url else 0} emails"
+            title=f"deliveries: {len(self.twilio.delivered)} SMS, {len(self.ses.sent()) if self.ses.url else 0} emails"
             f" ({s['sent'].get('sms:held', 0) + s['sent'].get('sms:digested', 0)} SMS folded into digests)",
             expand=True,
         )
         deliveries.add_column("latest SMS to the fund manager (Twilio stand-in)")
-        for message in self.twilio.messages[-3:]:
-            deliveries.add_row(message["body"])
+        for message in self.twilio.delivered[-3:]:
+            deliveries.add_row(message.body)
         top = Table(title="top investors", expand=True)
         for col in ("investor", "syndicates", "total invested"):
             top.add_column(col)
@@ -381,7 +381,7 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
             f"{snap['stored']:,} transactions stored exactly once, {snap['dead']} dead-lettered",
             f"alerts: {snap['kinds'].get('spike', 0)} spikes,"
             f" {snap['kinds'].get('large_transaction', 0)} large transactions",
-            f"delivered to stand-ins: {len(twilio.messages)} SMS,"
+            f"delivered to stand-ins: {len(twilio.delivered)} SMS,"
             f" {len(ses.sent()) if ses_url else 0} emails ({held} held for a digest)",
             f"pool {pool.get('name', '-')}: committed {_money(pool.get('committed'))},"
             f" distributed {_money(pool.get('distributed'))}",

@@ -1,7 +1,8 @@
-"""Local stand-ins for the providers, for the demo: the real twilio and boto3 clients talk to them over HTTP.
+"""Local stand-ins for the providers; the real twilio and boto3 clients talk to them over HTTP. One
+set, used by the demo, the tests and the benchmarks.
 
 Twilio: a tiny server speaking the Messages API (standard library only). SES: moto's server, when moto is
-installed (it is with the dev extras that `make demo` installs).
+installed (it is with the dev extras that `make demo` installs). FailingProxy: an outage in front of it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -38,51 +39,90 @@ def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, 
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-@dataclass
+@dataclass(frozen=True)
+class Sms:
+    to: str
+    sender: str
+    body: str
+    sid: str
+
+
 class TwilioStandIn:
-    messages: list[dict[str, str]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-    # Until this time.monotonic(), answer 503 (odd requests) or 429 (even ones): a provider outage.
-    failing_until: float = 0.0
-    refused: int = 0
+    """Twilio's Messages API (POST /2010-04-01/Accounts/{sid}/Messages.json), for the demo, the
+    tests and the benchmarks alike. What a test can make it do:
+
+    - ``script[to]``: the HTTP statuses to answer for that number, in order (then 201);
+    - ``failing_until`` (a ``time.monotonic()``): until then, 503 and 429 by turns, an outage;
+    - ``delay``: seconds to wait before answering; ``error_message``: what error answers say.
+    """
+
+    def __init__(self) -> None:
+        self.delivered: list[Sms] = []
+        self.requests: list[str] = []  # the To of every request, answered or refused
+        self.script: dict[str, list[int]] = {}
+        self.delay = 0.0
+        self.error_message: str | None = None
+        self.failing_until = 0.0
+        self.refused = 0
+        self.url = ""
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> str:
-        outbox = self.messages
         standin = self
+        path = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                if time.monotonic() < standin.failing_until:
-                    self.rfile.read(int(self.headers["Content-Length"]))
-                    standin.refused += 1
-                    status = 503 if standin.refused % 2 else 429
-                    payload = json.dumps(
-                        {"code": 20003, "message": "stand-in outage", "status": status}
-                    ).encode()
-                    _reply(self, status, payload, "application/json")
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path != path:
+                    _reply(self, 404, b'{"code": 20404, "status": 404}', "application/json")
                     return
-                form = {
-                    k: v[0]
-                    for k, v in parse_qs(
-                        self.rfile.read(int(self.headers["Content-Length"])).decode()
-                    ).items()
-                }
-                sid = "SM" + uuid.uuid4().hex
-                outbox.append({"to": form.get("To", ""), "body": form.get("Body", ""), "sid": sid})
-                payload = json.dumps(
-                    {"sid": sid, "to": form.get("To"), "status": "queued"}
-                ).encode()
-                _reply(self, 201, payload, "application/json")
+                form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                status, payload = standin.answer(form)
+                _reply(self, status, json.dumps(payload).encode(), "application/json")
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server, url = _serve(Handler)
-        return url
+        self._server, self.url = _serve(Handler)
+        return self.url
+
+    def answer(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        if self.delay:
+            time.sleep(self.delay)
+        to = form.get("To", "")
+        with self._lock:
+            self.requests.append(to)
+            status = self._status_for(to)
+            if status == 201:
+                sms = Sms(to, form.get("From", ""), form.get("Body", ""), "SM" + uuid.uuid4().hex)
+                self.delivered.append(sms)
+        if status != 201:
+            code = 21211 if status == 400 else 20003 if status in (429, 503) else 20500
+            message = self.error_message or f"stand-in {status}"
+            return status, {"code": code, "message": message, "status": status}
+        return 201, {
+            "sid": sms.sid,
+            "to": to,
+            "from": sms.sender,
+            "body": sms.body,
+            "status": "queued",
+        }
+
+    def _status_for(self, to: str) -> int:
+        if time.monotonic() < self.failing_until:
+            self.refused += 1
+            return 503 if self.refused % 2 else 429
+        planned = self.script.get(to, [])
+        return planned.pop(0) if planned else 201
+
+    def bodies_to(self, to: str) -> list[str]:
+        return [m.body for m in self.delivered if m.to == to]
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
+        if self._server is not None:
+            self._server.shutdown()
 
 
 class FailingProxy:
@@ -163,11 +203,16 @@ class SesStandIn:
         return self.url
 
     def sent(self) -> list:
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.ses import ses_backends
-
-        return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+        return ses_messages()
 
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+
+
+def ses_messages() -> list:
+    """What moto's SES received (moto's server runs in this process, in a thread)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)

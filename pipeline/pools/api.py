@@ -25,6 +25,8 @@ from models.access import LOCAL, Principal, Role
 from models.errors import InvalidMessage
 from models.messages import check_text, storable
 from pipeline.platform.db import LazyPool
+from pipeline.platform.queries import row, rows
+from pipeline.pools import http
 from pipeline.pools import store as pool_store
 from pipeline.pools.commands import WAITERS, CommandMessage
 
@@ -253,30 +255,10 @@ class PoolApi:
             raise ApiError(404, {"error": "pool not found"})
         async with (await self.db()).connection() as conn, conn.transaction():
             await scope(conn, caller)
-            row = await (
-                await conn.execute(
-                    "SELECT pool_id, name, currency, target_size, hard_cap, manager_ids, status, committed, called,"
-                    " contributed, distributed, seq FROM pools WHERE pool_id = %s",
-                    (pool_id,),
-                )
-            ).fetchone()
-        if row is None:
+            found = await row(conn, "pools/pool", pool_id=pool_id)
+        if found is None:
             raise ApiError(404, {"error": f"pool {pool_id} not found"})
-        return {
-            "id": row[0],
-            "pool_id": row[0],
-            "name": row[1],
-            "currency": row[2],
-            "target_size": str(row[3]),
-            "hard_cap": str(row[4]),
-            "manager_ids": list(row[5]),
-            "status": row[6],
-            "committed": str(row[7]),
-            "called": str(row[8]),
-            "contributed": str(row[9]),
-            "distributed": str(row[10]),
-            "sequence": row[11],
-        }
+        return http.pool_json(**found)
 
     async def positions(
         self,
@@ -285,37 +267,20 @@ class PoolApi:
         managed_by: str | None = None,
         caller: Principal = LOCAL,
     ) -> list[dict[str, Any]]:
-        column, value = (
-            ("pool_id", pool_id) if pool_id is not None else ("investor_id", investor_id)
-        )
+        value = pool_id if pool_id is not None else investor_id
         if value is None or not storable(value):
             return []
-        only_managed = (
-            ""
-            if managed_by is None
-            else " AND EXISTS (SELECT 1 FROM pools p WHERE p.pool_id = pp.pool_id"
-            " AND %s = ANY(p.manager_ids))"
-        )
-        params = (value,) if managed_by is None else (value, managed_by)
         async with (await self.db()).connection() as conn, conn.transaction():
             await scope(conn, caller)
-            rows = await (
-                await conn.execute(
-                    "SELECT pool_id, investor_id, committed, called, contributed, distributed"
-                    f" FROM pool_positions pp WHERE {column} = %s{only_managed}"
-                    " ORDER BY pool_id, investor_id",
-                    params,
+            if pool_id is not None:
+                found = await rows(conn, "pools/positions_of_pool", pool_id=pool_id)
+            elif managed_by is None:
+                found = await rows(conn, "pools/positions_of_investor", investor_id=investor_id)
+            else:
+                found = await rows(
+                    conn,
+                    "pools/positions_of_investor_managed_by",
+                    investor_id=investor_id,
+                    manager_id=managed_by,
                 )
-            ).fetchall()
-        return [
-            {
-                "pool_id": r[0],
-                "investor_id": r[1],
-                "committed": str(r[2]),
-                "called": str(r[3]),
-                "contributed": str(r[4]),
-                "distributed": str(r[5]),
-                "unfunded": str(r[2] - r[4]),
-            }
-            for r in rows
-        ]
+        return [http.position_json(**r) for r in found]

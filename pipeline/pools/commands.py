@@ -9,7 +9,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,35 +16,19 @@ import orjson
 from models import messages
 from models.batch import DeadLetter, SourceMessage, internal_error
 from models.errors import InvalidMessage
-from models.pools import (
-    CallCapital,
-    ClosePool,
-    Command,
-    Commit,
-    Contribute,
-    CreatePool,
-    Distribute,
-    OpenPool,
-    Pool,
-    PoolError,
-    apply,
-    decide,
-    event_json,
-)
+from models.pools import COMMAND_KINDS, Command, Pool, PoolError, apply, command_from_wire, decide
 from pipeline.platform import metrics
 from pipeline.platform.consuming import isolate, source_of
 from pipeline.platform.db import LazyConnection
 from pipeline.platform.dead_letters import DeadLetterOffice
 from pipeline.platform.retry import retry_transient
+from pipeline.pools import http
 from pipeline.pools import store as pool_store
 from pipeline.pools.publisher import PoolEventPublisher, applied_message
 
 log = logging.getLogger(__name__)
 Received = tuple[SourceMessage, "CommandMessage"]
 
-COMMAND_TYPES = frozenset(
-    {"create_pool", "commit", "capital_call", "contribute", "distribute", "close", "open"}
-)
 # In-process waiters: an HTTP request served by the worker that applies its command is answered
 # without polling the database. Other processes poll (pipeline.pools.api).
 WAITERS: dict[str, asyncio.Future[pool_store.Outcome]] = {}
@@ -67,7 +50,7 @@ class CommandMessage:
         """Refuses, with InvalidMessage, anything this handler could not apply or store."""
         doc = messages.load_object(raw)
         kind = messages.text(doc, "type")
-        if kind not in COMMAND_TYPES:
+        if kind not in COMMAND_KINDS:
             raise InvalidMessage("bad_field", f"type {kind!r} is not a pool command")
         data = doc.get("data")
         if not isinstance(data, dict):
@@ -81,79 +64,14 @@ class CommandMessage:
         )
 
     def command(self) -> Command:
-        d, p = self.data, self.pool_id
-        money = lambda key: None if d.get(key) is None else Decimal(d[key])  # noqa: E731
-        if self.type == "create_pool":
-            return CreatePool(
-                p,
-                d["name"],
-                d["currency"],
-                Decimal(d["target_size"]),
-                Decimal(d["hard_cap"]),
-                d["manager_id"],
-                d.get("status") == "draft",
-            )
-        if self.type == "commit":
-            return Commit(p, d["investor_id"], Decimal(d["amount"]))
-        if self.type == "capital_call":
-            return CallCapital(p, d["call_id"], d["due_date"], money("percent"), money("amount"))
-        if self.type == "contribute":
-            return Contribute(p, d["investor_id"], d["call_id"], Decimal(d["amount"]))
-        if self.type == "distribute":
-            return Distribute(p, d["distribution_id"], Decimal(d["amount"]))
-        if self.type == "close":
-            return ClosePool(p)
-        if self.type == "open":
-            return OpenPool(p)
-        raise ValueError(f"unknown command type {self.type!r}")
+        return command_from_wire(self.type, self.pool_id, self.data)
 
-
-def pool_json(pool: Pool) -> dict[str, Any]:
-    return {
-        "id": pool.pool_id,
-        "pool_id": pool.pool_id,
-        "name": pool.name,
-        "currency": pool.currency,
-        "target_size": str(pool.target_size),
-        "hard_cap": str(pool.hard_cap),
-        "manager_ids": pool.manager_ids,
-        "status": pool.status.value,
-        "committed": str(pool.total("committed")),
-        "called": str(pool.total("called")),
-        "contributed": str(pool.total("contributed")),
-        "distributed": str(pool.total("distributed")),
-        "sequence": pool.seq,
-    }
-
-
-def position_json(pool: Pool, investor_id: str) -> dict[str, Any]:
-    p = pool.positions[investor_id]
-    return {
-        "pool_id": pool.pool_id,
-        "investor_id": investor_id,
-        "committed": str(p.committed),
-        "called": str(p.called),
-        "contributed": str(p.contributed),
-        "distributed": str(p.distributed),
-        "unfunded": str(p.unfunded),
-    }
-
-
-def response_for(
-    message: CommandMessage, pool: Pool, event_type: str, event_data: dict[str, Any]
-) -> tuple[int, dict]:
-    if message.type == "create_pool":
-        return 201, pool_json(pool)
-    if message.type in ("close", "open"):
-        return 200, pool_json(pool)
-    body: dict[str, Any] = {
-        "event": {"type": event_type, "sequence": pool.seq, **event_data},
-        "pool": pool_json(pool),
-    }
-    if "investor_id" in event_data:
-        body["position"] = position_json(pool, event_data["investor_id"])
-    body.update(event_data)
-    return 201, body
+    def outcome(self, status_code: int, response: dict[str, Any]) -> pool_store.Outcome:
+        """The idempotency record of this command: rendered for the API when it is stored, in the
+        same transaction as the events, because every retry with the key must get this answer."""
+        return pool_store.Outcome(
+            self.idempotency_key, self.request_hash, self.pool_id, status_code, response
+        )
 
 
 class PoolCommandHandler:
@@ -183,16 +101,9 @@ class PoolCommandHandler:
 
         def poisoned(item: Received, exc: BaseException) -> None:
             letters.append(internal_error(item[0], exc))
-            self._answer(
-                item[1].idempotency_key,
-                pool_store.Outcome(
-                    item[1].idempotency_key,
-                    item[1].request_hash,
-                    item[1].pool_id,
-                    422,
-                    {"error": f"the command could not be applied ({type(exc).__name__})"},
-                ),
-            )
+            message = item[1]
+            body = {"error": f"the command could not be applied ({type(exc).__name__})"}
+            self._answer(message.idempotency_key, message.outcome(422, body))
 
         parts = await isolate(received, self._apply_with_retry, poisoned)
         await self._dead_letters.send(letters)
@@ -247,50 +158,39 @@ class PoolCommandHandler:
                         self._pools[pool_id] = loaded
                 done = await pool_store.known_outcomes(conn, [m.idempotency_key for m in messages])
                 working = {p: self._pools[p] for p in stored_seq}
-                applied: list[pool_store.Applied] = []
-                outcomes: list[pool_store.Outcome] = []
-                for m in messages:
-                    if m.idempotency_key in done:
-                        continue  # a redelivered command: applied before, its answer is stored
-                    done[m.idempotency_key] = (m.request_hash, 0)
-                    pool = working.get(m.pool_id)
-                    try:
-                        event = decide(pool, m.command())
-                    except PoolError as exc:
-                        outcomes.append(
-                            pool_store.Outcome(
-                                m.idempotency_key,
-                                m.request_hash,
-                                m.pool_id,
-                                exc.status,
-                                {"error": str(exc)},
-                            )
-                        )
-                        continue
-                    except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
-                        outcomes.append(
-                            pool_store.Outcome(
-                                m.idempotency_key,
-                                m.request_hash,
-                                m.pool_id,
-                                422,
-                                {"error": f"invalid command: {exc}"},
-                            )
-                        )
-                        continue
-                    pool = working[m.pool_id] = apply(pool, event, m.pool_id)
-                    applied.append(
-                        pool_store.Applied(m.pool_id, pool.seq, m.idempotency_key, event)
-                    )
-                    status, body = response_for(m, pool, event.type, event_json(event))
-                    outcomes.append(
-                        pool_store.Outcome(
-                            m.idempotency_key, m.request_hash, m.pool_id, status, body
-                        )
-                    )
+                applied, outcomes = self._decide(messages, working, done)
                 await pool_store.save(conn, applied, working, outcomes)
         except BaseException:
             self._pools.clear()  # rolled back: the cache may hold state that was never stored
             raise
         self._pools.update(working)
+        return applied, outcomes
+
+    @staticmethod
+    def _decide(
+        messages: list[CommandMessage],
+        working: dict[str, Pool],
+        done: dict[str, tuple[str, int]],
+    ) -> tuple[list[pool_store.Applied], list[pool_store.Outcome]]:
+        """Each command in order against the pools as the batch leaves them; a key seen before (in
+        the database or earlier in the batch) is skipped: its stored outcome answers it."""
+        applied: list[pool_store.Applied] = []
+        outcomes: list[pool_store.Outcome] = []
+        for m in messages:
+            if m.idempotency_key in done:
+                continue
+            done[m.idempotency_key] = (m.request_hash, 0)
+            pool = working.get(m.pool_id)
+            try:
+                command = m.command()
+                event = decide(pool, command)
+            except PoolError as exc:
+                outcomes.append(m.outcome(*http.refused(exc)))
+                continue
+            except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
+                outcomes.append(m.outcome(*http.invalid(exc)))
+                continue
+            pool = working[m.pool_id] = apply(pool, event, m.pool_id)
+            applied.append(pool_store.Applied(m.pool_id, pool.seq, m.idempotency_key, event))
+            outcomes.append(m.outcome(*http.answer(command, pool, event)))
         return applied, outcomes

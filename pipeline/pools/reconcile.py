@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from models.pools import Event, Pool, apply, ledger_lines
+from models.pools import Pool, apply, event_from_json, ledger_lines
 from pipeline.platform.db import connect
 
 
@@ -36,7 +36,7 @@ def reconcile(database_url: str, pool_id: str | None = None) -> list[str]:
             for n, (seq, kind, payload) in enumerate(events, 1):
                 if seq != n:
                     differences.append(f"pool {pid}: event sequence has a gap or repeat at {seq}")
-                event = Event(kind, payload)
+                event = event_from_json(kind, payload)
                 replayed = apply(replayed, event, pid)
                 for line, entry in enumerate(ledger_lines(event)):
                     expected_lines[(seq, line)] = entry

@@ -11,8 +11,8 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from pipeline.devtools import oracle
 from pipeline.platform import db
-from tests import oracle
 from tests.harness import NO_COMMITS, Stack, Worker, metric, transaction, wait_until
 
 pytestmark = pytest.mark.integration

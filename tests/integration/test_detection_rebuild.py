@@ -13,9 +13,9 @@ import pytest
 from config import Settings
 from models.batch import SourceMessage, triage
 from pipeline.alerts.detection import AnomalyDetector
+from pipeline.devtools import oracle
 from pipeline.ingest.sink import TransactionSink
 from pipeline.platform import db
-from tests import oracle
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -15,9 +15,9 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from pipeline.devtools import oracle
 from pipeline.platform import db
 from pipeline.platform.partitioning import partition_for
-from tests import oracle
 from tests.harness import Stack, Worker, transaction, wait_until
 
 pytestmark = pytest.mark.integration
@@ -305,7 +305,7 @@ def test_a_batch_blocked_in_the_database_is_never_acknowledged_when_the_worker_s
         record(f"late-{i}", f"syn-{i % 4}", T0 + timedelta(hours=1, seconds=i)) for i in range(300)
     ]
     worker = Worker(
-        stack, "w1", module="tests.crashing_worker", PULSE_TEST_CRASH_FILE=str(trigger)
+        stack, "w1", module="pipeline.devtools.crashing_worker", PULSE_TEST_CRASH_FILE=str(trigger)
     ).start()
     workers.append(worker)
     stack.produce([orjson.dumps(d) for d in first])

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 import sql
+from pipeline.devtools import oracle
 from pipeline.devtools.generate import FIELDS, GeneratorSpec, generate
 from pipeline.platform import db
-from tests import oracle
 from tests.harness import Stack, Worker, wait_until
 
 pytestmark = pytest.mark.integration

@@ -12,12 +12,18 @@ import orjson
 import pytest
 
 from config import Settings
+from pipeline.devtools.standins import (
+    TWILIO_FROM,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    TwilioStandIn,
+    ses_messages,
+)
 from pipeline.notify import outbox
 from pipeline.notify.managers import add_manager, assign, reveal
 from pipeline.notify.sender import Notifier
 from pipeline.platform import db
 from tests.harness import Stack, Worker, wait_until
-from tests.standins import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioStandIn, ses_messages
 
 pytestmark = pytest.mark.integration
 SENDER = "alerts@pulse.example"
@@ -33,9 +39,9 @@ def settings_for(stack: Stack, twilio: TwilioStandIn | None = None, **extra: obj
     }
     if twilio is not None:
         values |= {
-            "twilio_account_sid": ACCOUNT_SID,
-            "twilio_auth_token": AUTH_TOKEN,
-            "twilio_from": FROM,
+            "twilio_account_sid": TWILIO_SID,
+            "twilio_auth_token": TWILIO_TOKEN,
+            "twilio_from": TWILIO_FROM,
             "twilio_api_url": twilio.url,
         }
     return Settings(**(values | extra))
@@ -111,7 +117,7 @@ def test_sms_retries_timeouts_429_and_5xx_and_fails_fast_on_a_permanent_error(
     assert got[phones["400"]][1] == 1  # permanent: no retry
     assert "400" in (got[phones["400"]][2] or "")
     assert sorted(twilio.requests) == sorted([*phones.values(), phones["5xx"], phones["429"]])
-    assert all(m.sender == FROM for m in twilio.delivered)
+    assert all(m.sender == TWILIO_FROM for m in twilio.delivered)
     assert "Large transaction in Fund syn-ok" in twilio.bodies_to(phones["ok"])[0]
 
     dlq = stack.read_topic("notifications-dlq", 1)
@@ -196,9 +202,9 @@ def test_a_notifier_killed_mid_batch_loses_nothing(
     alerts = [alert("syn-k", n=i) for i in range(30)]
     enqueue(stack, alerts)
     env = {
-        "PULSE_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "PULSE_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PULSE_TWILIO_FROM": FROM,
+        "PULSE_TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "PULSE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "PULSE_TWILIO_FROM": TWILIO_FROM,
         "PULSE_TWILIO_API_URL": twilio.url,
         "PULSE_STORM_MAX_PER_WINDOW": "1000",
         "PULSE_NOTIFIER_LEASE_SECONDS": "5",
@@ -289,9 +295,9 @@ def test_end_to_end_one_sms_and_one_email_per_manager_never_twice(
     stack.produce(orjson.dumps(r) for r in stream)
     worker = Worker(
         stack,
-        PULSE_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        PULSE_TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        PULSE_TWILIO_FROM=FROM,
+        PULSE_TWILIO_ACCOUNT_SID=TWILIO_SID,
+        PULSE_TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+        PULSE_TWILIO_FROM=TWILIO_FROM,
         PULSE_TWILIO_API_URL=twilio.url,
         PULSE_EMAIL_FROM=SENDER,
         **aws_env,

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from pipeline.devtools import oracle
 from pipeline.devtools.generate import GeneratorSpec, generate
 from pipeline.platform import db
-from tests import oracle
 from tests.harness import Stack, Worker, issue_token, wait_until
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from config import Settings
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "CONFIG.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "CONFIG.md"
 
 
 def documented() -> dict[str, tuple[str, str]]:

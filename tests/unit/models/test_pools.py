@@ -9,11 +9,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from models.pools import (
     CallCapital,
+    CapitalCalled,
     ClosePool,
     Commit,
     Contribute,
     CreatePool,
     Distribute,
+    DistributionMade,
     Event,
     Pool,
     PoolError,
@@ -22,6 +24,8 @@ from models.pools import (
     RuleViolation,
     apply,
     decide,
+    event_from_json,
+    event_json,
     ledger_lines,
 )
 
@@ -170,8 +174,8 @@ class PoolMachine(RuleBasedStateMachine):
     @invariant()
     def allocations_sum_exactly(self):
         for event in self.events:
-            if event.type in ("capital_called", "distribution_made"):
-                assert sum(event.data["allocations"].values(), D(0)) == event.data["amount"]
+            if isinstance(event, CapitalCalled | DistributionMade):
+                assert sum(event.allocations.values(), D(0)) == event.amount
         assert self.pool is not None
         for call in self.pool.calls.values():
             for investor, paid in call.paid.items():
@@ -185,21 +189,26 @@ class PoolMachine(RuleBasedStateMachine):
         assert self.pool.totals == kept
 
     @invariant()
+    def events_read_back_from_the_log_are_the_same(self):
+        for event in self.events:
+            assert event_from_json(event.type, event_json(event)) == event
+
+    @invariant()
     def positions_equal_the_sums_of_the_events(self):
         """The projection against a second computation that shares no code with ``apply``."""
         sums: dict[str, dict[str, D]] = defaultdict(lambda: defaultdict(D))
         for event in self.events:
-            data = event.data
+            data = event_json(event)  # the published payload, read as a consumer would
             if event.type == "commitment_made":
-                sums[data["investor_id"]]["committed"] += data["amount"]
+                sums[data["investor_id"]]["committed"] += D(data["amount"])
             elif event.type == "capital_called":
                 for investor, amount in data["allocations"].items():
-                    sums[investor]["called"] += amount
+                    sums[investor]["called"] += D(amount)
             elif event.type == "contribution_received":
-                sums[data["investor_id"]]["contributed"] += data["amount"]
+                sums[data["investor_id"]]["contributed"] += D(data["amount"])
             elif event.type == "distribution_made":
                 for investor, amount in data["allocations"].items():
-                    sums[investor]["distributed"] += amount
+                    sums[investor]["distributed"] += D(amount)
         assert self.pool is not None
         for investor, pos in self.pool.positions.items():
             got = (pos.committed, pos.called, pos.contributed, pos.distributed)

@@ -1,6 +1,6 @@
 """The two spike oracles agree (the fast one is used by the chaos runs)."""
 
-from tests import oracle
+from pipeline.devtools import oracle
 from tests.integration.test_anomalies import planted_stream
 
 

@@ -1,0 +1,78 @@
+"""Investment pools, pure: commands decided against a pool's state into events, events applied to
+state, and the double-entry ledger lines of each event. No I/O, no clock, nothing of HTTP."""
+
+from models.pools.commands import (
+    COMMAND_KINDS,
+    CallCapital,
+    ClosePool,
+    Command,
+    Commit,
+    Contribute,
+    CreatePool,
+    Distribute,
+    OpenPool,
+    command_from_wire,
+)
+from models.pools.decide import decide
+from models.pools.events import (
+    EVENT_TYPES,
+    CapitalCalled,
+    CommitmentMade,
+    ContributionReceived,
+    DistributionMade,
+    Event,
+    PoolClosed,
+    PoolCreated,
+    PoolOpened,
+    event_from_json,
+    event_json,
+)
+from models.pools.evolve import apply, investors_of, ledger_lines
+from models.pools.state import (
+    TOTALS,
+    ZERO,
+    Call,
+    Pool,
+    PoolError,
+    PoolNotFound,
+    PoolStatus,
+    Position,
+    RuleViolation,
+)
+
+__all__ = [
+    "COMMAND_KINDS",
+    "EVENT_TYPES",
+    "TOTALS",
+    "ZERO",
+    "Call",
+    "CallCapital",
+    "CapitalCalled",
+    "ClosePool",
+    "Command",
+    "Commit",
+    "CommitmentMade",
+    "Contribute",
+    "ContributionReceived",
+    "CreatePool",
+    "Distribute",
+    "DistributionMade",
+    "Event",
+    "OpenPool",
+    "Pool",
+    "PoolClosed",
+    "PoolCreated",
+    "PoolError",
+    "PoolNotFound",
+    "PoolOpened",
+    "PoolStatus",
+    "Position",
+    "RuleViolation",
+    "apply",
+    "command_from_wire",
+    "decide",
+    "event_from_json",
+    "event_json",
+    "investors_of",
+    "ledger_lines",
+]

@@ -1,0 +1,42 @@
+"""What a process needs to work against a given stack: the one builder of its ``PULSE_*``
+environment, and API users with bearer tokens. Shared by the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from config import Settings
+from models.access import InvalidUser, Principal
+from pipeline.security import auth
+
+
+def pulse_environment(
+    kafka_url: str, database_url: str, data_dir: Path, **extra: str
+) -> dict[str, str]:
+    """This process's environment, pointed at the stack; ``extra`` wins."""
+    return {
+        **os.environ,
+        "PULSE_KAFKA_URL": kafka_url,
+        "PULSE_DATABASE_URL": database_url,
+        "PULSE_DATA_DIR": str(data_dir),
+        **extra,
+    }
+
+
+def user_token(
+    database_url: str,
+    username: str,
+    role: str,
+    manager_id: str | None = None,
+    investor_id: str | None = None,
+    ttl: timedelta = timedelta(hours=1),
+) -> str:
+    """Create the API user (once) and a bearer token for them, as `pulse users create` and
+    `pulse tokens issue` would."""
+    principal = Principal.define(username, role, manager_id, investor_id)
+    with contextlib.suppress(InvalidUser):
+        auth.create_user(database_url, principal)
+    return auth.issue_token(Settings(), principal, ttl)

@@ -22,7 +22,7 @@ import orjson
 import psycopg
 from cryptography.fernet import Fernet
 
-from pipeline.devtools.environment import pulse_environment, user_token
+from pipeline.devtools.environment import StackAddress, pulse_environment, user_token
 from pipeline.devtools.generate import GeneratorSpec, generate
 from pipeline.devtools.local_stack import (
     POSTGRES_FAST_SHUTDOWN,
@@ -54,9 +54,7 @@ def stop_worker(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
 
 
 @dataclass
-class BenchStack:
-    kafka_url: str
-    database_url: str
+class BenchStack(StackAddress):
     root: Path
     worker: subprocess.Popen[bytes] | None = None
     postgres_pid: int = 0
@@ -67,10 +65,6 @@ class BenchStack:
         stop_process(self.postgres_pid, POSTGRES_FAST_SHUTDOWN)
         time.sleep(down_seconds)
         _, self.postgres_pid = start_postgres(self.root / "pgdata")
-
-    @property
-    def bootstrap(self) -> str:
-        return self.kafka_url.split("://", 1)[1]
 
     def env(self, **extra: str) -> dict[str, str]:
         return pulse_environment(

@@ -58,10 +58,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         load_seconds = time.perf_counter() - started
         with psycopg.connect(db.libpq_url(stack.database_url), autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
-            ours = timed(conn, sql.load("top_investors"), {"limit": 5}, 500)
-            seed = timed(conn, sql.load("seed_top_investors"), None, 3)
-            a = conn.execute(sql.load("top_investors"), {"limit": 5}).fetchall()
-            b = conn.execute(sql.load("seed_top_investors")).fetchall()
+            ours = timed(conn, sql.load("ingest/top_investors"), {"limit": 5}, 500)
+            seed = timed(conn, sql.load("ingest/seed_top_investors"), None, 3)
+            a = conn.execute(sql.load("ingest/top_investors"), {"limit": 5}).fetchall()
+            b = conn.execute(sql.load("ingest/seed_top_investors")).fetchall()
     assert [(r[1], r[2]) for r in a] == [(r[1], r[2]) for r in b], "the two queries disagree"
     p50 = statistics.median(ours)
     result = {

@@ -12,13 +12,17 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from pipeline.devtools.environment import pulse_environment, user_token
+from pipeline.devtools.environment import (
+    StackAddress,
+    pulse_environment,
+    user_token,
+)
 from pipeline.devtools.local_stack import free_port
 from pipeline.devtools.produce import produce
 from pipeline.platform.topics import ensure_topics
@@ -43,14 +47,8 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, interval: floa
 
 
 @dataclass
-class Stack:
-    kafka_url: str
-    database_url: str
+class Stack(StackAddress):
     data_dir: Path
-
-    @property
-    def bootstrap(self) -> str:
-        return self.kafka_url.split("://", 1)[1]
 
     def env(self, **extra: str) -> dict[str, str]:
         return pulse_environment(
@@ -133,17 +131,9 @@ class Stack:
         return asyncio.run(read())
 
 
-def issue_token(
-    stack: Stack,
-    username: str,
-    role: str,
-    manager_id: str | None = None,
-    investor_id: str | None = None,
-    ttl: timedelta = timedelta(hours=1),
-) -> str:
-    """Create the API user (once) and a bearer token for them, as `pulse users create` and
-    `pulse tokens issue` would."""
-    return user_token(stack.database_url, username, role, manager_id, investor_id, ttl)
+def issue_token(stack: Stack, username: str, role: str, **scope: Any) -> str:
+    """Create the API user (once) and a bearer token for them (``user_token``)."""
+    return user_token(stack.database_url, username, role, **scope)
 
 
 class Api:
@@ -283,7 +273,6 @@ def metric(worker: Worker, name: str, **labels: str) -> float:
 
 
 # Offsets committed only when a worker stops cleanly: a killed one leaves everything to replay.
-NO_COMMITS = {"PULSE_COMMIT_INTERVAL": "600", "PULSE_COMMIT_EVERY": "100000000"}
 
 
 def transaction(

@@ -36,6 +36,7 @@ from models.batch import Accepted
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform import metrics
 from pipeline.platform.db import iso
+from pipeline.platform.queries import rows
 
 log = logging.getLogger(__name__)
 TOPIC = "transactions"
@@ -78,10 +79,10 @@ class AnomalyDetector:
             by_partition.setdefault(a.source.partition, set()).add(a.transaction.syndicate_id)
         if not by_partition:
             return
-        rows = await (
-            await conn.execute(sql.load("partition_versions"), (TOPIC, sorted(by_partition)))
-        ).fetchall()
-        versions = dict(rows)
+        stored = await rows(
+            conn, "alerts/partition_versions", topic=TOPIC, partitions=sorted(by_partition)
+        )
+        versions = {r["partition"]: r["version"] for r in stored}
         for p, syndicates in sorted(by_partition.items()):
             version = versions.get(p, 0)
             cached = self._partitions.get(p)
@@ -97,23 +98,23 @@ class AnomalyDetector:
         missing = sorted(s for s in syndicate_ids if s not in windows.syndicates)
         if not missing:
             return
-        rows = await (
-            await conn.execute(
-                sql.load("load_syndicate_windows"),
-                {"lookback": windows.lookback_seconds, "syndicates": missing},
-            )
-        ).fetchall()
-        known = {r[0]: r for r in rows}
+        stored = await rows(
+            conn,
+            "alerts/load_syndicate_windows",
+            lookback=windows.lookback_seconds,
+            syndicates=missing,
+        )
+        known = {r["syndicate_id"]: r for r in stored}
         for s in missing:
-            row = known.get(s)
+            found = known.get(s)
             window = SyndicateWindow()
-            if row is not None:
-                _, first_event, spike_open, alerted_count, watermark, times = row
-                window.first_event = to_micros(first_event)
-                window.spike_open = spike_open
-                window.alerted_count = alerted_count
+            if found is not None:
+                window.first_event = to_micros(found["first_event"])
+                window.spike_open = found["spike_open"]
+                window.alerted_count = found["alerted_count"]
+                watermark = found["watermark"]
                 window.watermark = None if watermark is None else to_micros(watermark)
-                window.times = [to_micros(t) for t in times]
+                window.times = [to_micros(t) for t in found["times"]]
             windows.syndicates[s] = window
 
     async def detect(self, conn: psycopg.AsyncConnection, stored: Sequence[Accepted]) -> Detection:
@@ -131,9 +132,9 @@ class AnomalyDetector:
         # What each touched syndicate's stored row said before this batch: only changes are written.
         before: dict[str, tuple[object, ...]] = {}
         touched: dict[str, SyndicateWindow] = {}
-        for partition, rows in by_partition.items():
+        for partition, accepted in by_partition.items():
             windows = self._partitions[partition].windows
-            for a in sorted(rows, key=lambda r: r.source.offset):
+            for a in sorted(accepted, key=lambda r: r.source.offset):
                 t = a.transaction
                 rules = self.rules.get(t.syndicate_id)
                 large = large_transaction(t, rules)
@@ -164,7 +165,7 @@ class AnomalyDetector:
         late_ids: list[str],
     ) -> None:
         if late_ids:
-            await conn.execute(sql.load("mark_late"), (late_ids,))
+            await conn.execute(sql.load("alerts/mark_late"), (late_ids,))
         activity = [
             (s, _moment(w.first_event), w.spike_open, w.alerted_count)
             for s, w in sorted(changed.items())
@@ -172,18 +173,19 @@ class AnomalyDetector:
         ]
         if activity:
             await conn.execute(
-                sql.load("save_syndicate_activity"), [list(c) for c in zip(*activity, strict=True)]
+                sql.load("alerts/save_syndicate_activity"),
+                [list(c) for c in zip(*activity, strict=True)],
             )
-        rows = await (
-            await conn.execute(sql.load("bump_partition_versions"), (TOPIC, partitions))
-        ).fetchall()
-        for p, version in rows:
-            self._partitions[p].version = version
+        bumped = await rows(
+            conn, "alerts/bump_partition_versions", topic=TOPIC, partitions=partitions
+        )
+        for r in bumped:
+            self._partitions[r["partition"]].version = r["version"]
 
     async def _insert_alerts(self, conn: psycopg.AsyncConnection, result: Detection) -> None:
         async with conn.cursor() as cur:
             await cur.executemany(
-                sql.load("insert_alert"),
+                sql.load("alerts/insert_alert"),
                 [
                     (
                         a.alert_id,

@@ -13,6 +13,7 @@ import sql
 from models.anomaly import Alert, AlertKind
 from pipeline.alerts.detection import alert_message
 from pipeline.alerts.rules import RulesCache
+from pipeline.platform.queries import run
 from pipeline.platform.relay import Conn, OutboxStore, Outgoing, Relay
 
 RELAY_AFTER_SECONDS = 5.0  # younger unpublished alerts are still being published by their worker
@@ -49,15 +50,13 @@ class AlertPublisher(Relay):
 
 async def _unpublished(conn: Conn, limit: int) -> list[Any]:
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql.load("unpublished_alerts"), (RELAY_AFTER_SECONDS, limit))
+        await cur.execute(sql.load("alerts/unpublished_alerts"), (RELAY_AFTER_SECONDS, limit))
         return await cur.fetchall()
 
 
 async def _mark(conn: Conn, ids: list[Any]) -> None:
-    await conn.execute(sql.load("mark_alerts_published"), (ids,))
+    await conn.execute(sql.load("alerts/mark_alerts_published"), (ids,))
 
 
 async def _quarantine(conn: Conn, row: dict[str, Any], reason: str) -> None:
-    await conn.execute(
-        "UPDATE alerts SET publish_error = %s WHERE alert_id = %s", (reason, row["alert_id"])
-    )
+    await run(conn, "alerts/quarantine_alert", reason=reason, alert_id=row["alert_id"])

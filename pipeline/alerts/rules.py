@@ -8,8 +8,7 @@ import psycopg
 
 from config import Settings
 from models.anomaly import SyndicateRules
-
-_SELECT = "SELECT syndicate_id, name, threshold_amount, spike_multiplier, spike_min_count, enabled FROM syndicates"
+from pipeline.platform.queries import row, rows
 
 
 class RulesCache:
@@ -37,14 +36,20 @@ class RulesCache:
         return rules.name if rules else None
 
     async def refresh(self, conn: psycopg.AsyncConnection) -> None:
-        row = await (
-            await conn.execute("SELECT version FROM syndicate_settings_version")
-        ).fetchone()
-        version = row[0] if row else None
+        current = await row(conn, "alerts/settings_version")
+        version = current["version"] if current else None
         if version is not None and version == self._version:
             return
-        rows = await (await conn.execute(_SELECT)).fetchall()
-        self._rules = {r[0]: self.merge(*r[1:]) for r in rows}
+        self._rules = {
+            r["syndicate_id"]: self.merge(
+                r["name"],
+                r["threshold_amount"],
+                r["spike_multiplier"],
+                r["spike_min_count"],
+                r["enabled"],
+            )
+            for r in await rows(conn, "alerts/rules")
+        }
         self._version = version
 
     def merge(

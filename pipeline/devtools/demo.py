@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -17,20 +16,22 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import orjson
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
 from config import Settings
 from models.access import Principal
 from pipeline.alerts.syndicates import SyndicateUpdate, set_syndicate
+from pipeline.devtools.demo_view import SPIKED, View
+from pipeline.devtools.environment import pulse_environment
 from pipeline.devtools.generate import GeneratorSpec, generate
-from pipeline.devtools.local_stack import LocalStack, free_port
+from pipeline.devtools.local_stack import LocalStack, StackInfo, free_port
 from pipeline.devtools.standins import (
     EMAIL_FROM,
     TWILIO_FROM,
@@ -39,7 +40,6 @@ from pipeline.devtools.standins import (
     SesStandIn,
     TwilioStandIn,
 )
-from pipeline.ingest import top_investors as queries
 from pipeline.notify.managers import add_manager, assign
 from pipeline.platform import db
 from pipeline.security import audit
@@ -47,11 +47,6 @@ from pipeline.security.auth import create_user, issue_token
 from pipeline.security.pii import Pii
 
 DEMO_DIR = Path(".pulse/demo")
-SPIKED = {
-    "syn-00007": "Harbor Seed Fund",
-    "syn-00042": "Atlas Growth II",
-    "syn-00123": "Meridian Angels",
-}
 
 
 def demo_messages(count: int, seed: int = 7) -> tuple[list[bytes], int, int]:
@@ -173,111 +168,42 @@ def fund_a_pool(port: int, log: list[str], token: str) -> dict:
     return dist["pool"]
 
 
-class View:
-    def __init__(
-        self,
-        url: str,
-        produced: list[int],
-        expected: int,
-        twilio: TwilioStandIn,
-        ses: SesStandIn,
-        copies: int = 0,
-    ) -> None:
-        self.copies = copies  # redelivered copies: consumed, but never a row
-        self.url, self.produced, self.expected, self.twilio, self.ses = (
-            url,
-            produced,
-            expected,
-            twilio,
-            ses,
-        )
-        self.samples: list[tuple[float, int]] = []
-        self.first_row: float | None = None  # when the first transaction was stored
-        self.average: float | None = None  # once everything is stored: the run's rate
-        self.log: list[str] = []
-        self.pool: dict | None = None
+@dataclass
+class Demo:
+    """One run: the stack, the stand-ins and the worker it started, and what it produces."""
 
-    def snapshot(self) -> dict:
-        with db.connect(self.url) as conn:
-            stored, dead = conn.execute(
-                "SELECT (SELECT count(*) FROM transactions), (SELECT count(*) FROM dead_letters)"
-            ).fetchone()
-            alerts = conn.execute(
-                "SELECT kind, syndicate_id, observed, expected, to_char(event_time, 'HH24:MI:SS')"
-                " FROM alerts ORDER BY detected_at DESC LIMIT 6"
-            ).fetchall()
-            kinds = dict(conn.execute("SELECT kind, count(*) FROM alerts GROUP BY kind").fetchall())
-            sent = dict(
-                conn.execute(
-                    "SELECT channel || ':' || status, count(*) FROM notifications GROUP BY 1"
-                ).fetchall()
-            )
-            # Each alert of a managed syndicate owes a row per channel (sms, email, log) and manager.
-            owed = conn.execute(
-                "SELECT count(*) * 3 FROM alerts a JOIN syndicate_managers sm USING (syndicate_id)"
-            ).fetchone()[0]
-        return {
-            "stored": stored,
-            "dead": dead,
-            "alerts": alerts,
-            "kinds": kinds,
-            "sent": sent,
-            "owed": owed,
-        }
-
-    def render(self) -> Group:
-        s = self.snapshot()
-        now = time.monotonic()
-        self.samples = [(t, n) for t, n in self.samples if now - t < 2] + [(now, s["stored"])]
-        (t0, n0), (t1, n1) = self.samples[0], self.samples[-1]
-        rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0
-        if self.first_row is None and s["stored"]:
-            self.first_row = now
-        if self.average is None and self.first_row and s["stored"] >= self.expected:
-            self.average = s["stored"] / max(now - self.first_row, 1e-3)
-        # Once done, the live rate falls to 0: show what the run averaged instead.
-        ingest = (
-            f"ingest [bold]{rate:,.0f}[/] tx/s"
-            if self.average is None
-            else f"ingested at [bold]{self.average:,.0f}[/] tx/s"
-        )
-        # Two short rows rather than one that wraps inside its cells at 80 columns.
-        head = Table.grid(padding=(0, 3))
-        head.add_row(
-            f"produced [bold]{self.produced[0]:,}[/]",
-            f"stored [bold]{s['stored']:,}[/]/{self.expected:,}",
-            f"behind [bold]{max(0, self.produced[0] - s['stored'] - s['dead'] - self.copies):,}[/]",
-        )
-        head.add_row(ingest, f"dead letters [bold]{s['dead']}[/]", "")
-        alerts = Table(
-            title=f"alerts: {s['kinds'].get('spike', 0)} spikes, {s['kinds'].get('large_transaction', 0)} large",
-            expand=True,
-        )
-        for col in ("kind", "syndicate", "observed", "expected", "event time"):
-            alerts.add_column(col)
-        for kind, syndicate, observed, expected, at in s["alerts"]:
-            alerts.add_row(kind, SPIKED.get(syndicate, syndicate), f"{observed}", f"{expected}", at)
-        deliveries = Table(
-            title=f"deliveries: {len(self.twilio.delivered)} SMS, {len(self.ses.sent()) if self.ses.url else 0} emails"
-            f" ({s['sent'].get('sms:held', 0) + s['sent'].get('sms:digested', 0)} SMS folded into digests)",
-            expand=True,
-        )
-        deliveries.add_column("latest SMS to the fund manager (Twilio stand-in)")
-        for message in self.twilio.delivered[-3:]:
-            deliveries.add_row(message.body)
-        top = Table(title="top investors", expand=True)
-        for col in ("investor", "syndicates", "total invested"):
-            top.add_column(col)
-        for row in queries.top_investors(self.url, 5):
-            top.add_row(row.investor_id, str(row.syndicate_count), f"{row.total_invested:,.2f}")
-        parts: list = [head, alerts, deliveries, top]
-        if self.log:
-            parts.append("\n".join(self.log[-6:]))
-        return Group(*parts)
+    console: Console
+    stack: LocalStack
+    info: StackInfo
+    settings: Settings
+    twilio: TwilioStandIn
+    ses: SesStandIn
+    token: str
+    port: int
+    worker: subprocess.Popen[bytes] | None = None
+    began: float = field(default_factory=time.monotonic)
 
 
 def run_demo(transactions: int, follow: bool, console: Console) -> None:
-    began = time.monotonic()
+    demo = _set_up(console)
+    try:
+        demo.worker = _start_worker(demo)
+        view = _watch(demo, transactions)
+        _summarise(demo, view)
+    finally:
+        if not follow:
+            _tear_down(demo)
+    if follow:
+        console.print(
+            f"worker pid {demo.worker.pid} on :{demo.port} and the stack keep running.\n"
+            f"  a token for the pools API: PULSE_DATA_DIR={DEMO_DIR} pulse tokens issue dana\n"
+            f"  stop the stack:            PULSE_DATA_DIR={DEMO_DIR} pulse local down"
+        )
+
+
+def _set_up(console: Console) -> Demo:
+    """A fresh embedded stack and stand-ins; a fund manager with SMS and email who runs the
+    spiked syndicates, and a user of the pools API for them."""
     stack = LocalStack(DEMO_DIR)
     if stack.running() is None and DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)  # a fresh world: the broker kept nothing anyway
@@ -286,7 +212,8 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
     info = stack.up()
     db.upgrade(info.database_url)
     twilio, ses = TwilioStandIn(), SesStandIn()
-    twilio_url, ses_url = twilio.start(), ses.start()
+    twilio.start()
+    ses.start()
     # The worker runs with PULSE_DATA_DIR=DEMO_DIR, so both find the same generated secrets there.
     settings = Settings(data_dir=DEMO_DIR, kafka_url=info.kafka_url, database_url=info.database_url)
     manager = add_manager(
@@ -303,112 +230,118 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
     for syndicate, name in SPIKED.items():
         set_syndicate(info.database_url, SyndicateUpdate(syndicate, name=name))
         assign(info.database_url, str(manager), syndicate)
-    port = free_port(6066)
-    env = {
-        **os.environ,
-        "PULSE_DATA_DIR": str(DEMO_DIR),
-        "PULSE_KAFKA_URL": info.kafka_url,
-        "PULSE_DATABASE_URL": info.database_url,
-        "PULSE_WEB_PORT": str(port),
-        "PULSE_TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "PULSE_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "PULSE_TWILIO_FROM": TWILIO_FROM,
-        "PULSE_TWILIO_API_URL": twilio_url,
-        "PULSE_NOTIFY_RETRY_DELAYS": "1,2,5",
-    }
-    if ses_url:
+    return Demo(console, stack, info, settings, twilio, ses, token, free_port(6066))
+
+
+def _start_worker(demo: Demo) -> subprocess.Popen[bytes]:
+    env = pulse_environment(
+        demo.info.kafka_url,
+        demo.info.database_url,
+        DEMO_DIR,
+        PULSE_WEB_PORT=str(demo.port),
+        PULSE_TWILIO_ACCOUNT_SID=TWILIO_SID,
+        PULSE_TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+        PULSE_TWILIO_FROM=TWILIO_FROM,
+        PULSE_TWILIO_API_URL=demo.twilio.url,
+        PULSE_NOTIFY_RETRY_DELAYS="1,2,5",
+    )
+    if demo.ses.url:
         env |= {
             "PULSE_EMAIL_FROM": EMAIL_FROM,
-            "AWS_ENDPOINT_URL_SES": ses_url,
+            "AWS_ENDPOINT_URL_SES": demo.ses.url,
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "demo",
             "AWS_SECRET_ACCESS_KEY": "demo",
         }
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "worker"],
         env=env,
         stdout=(DEMO_DIR / "worker.log").open("ab"),
         stderr=subprocess.STDOUT,
     )
-    try:
-        messages, expected_rows, expected_bad = demo_messages(transactions)
-        copies = len(messages) - expected_rows - expected_bad
-        console.print(f"worker on :{port}; producing {len(messages):,} messages:")
-        console.print(
-            f"  {expected_rows:,} transactions with 3 planted spikes, {copies} redelivered copies,"
-            f" {expected_bad} malformed"
-        )
-        produced = [0]
-        view = View(info.database_url, produced, expected_rows, twilio, ses, copies)
-        producer = threading.Thread(
-            target=_produce, args=(settings, messages, produced), daemon=True
-        )
-        producer.start()
-        with Live(view.render(), console=console, refresh_per_second=4) as live:
-            deadline = time.monotonic() + 300
-            pool_done = False
-            while True:
-                live.update(view.render())
-                snap = view.snapshot()
-                if worker.poll() is not None:
-                    raise SystemExit(
-                        f"the worker exited with {worker.returncode}; see {DEMO_DIR / 'worker.log'}"
-                    )
-                if not pool_done and snap["stored"] > 0:
-                    view.pool, pool_done = fund_a_pool(port, view.log, token), True
-                pending = sum(
-                    n for k, n in snap["sent"].items() if k.endswith((":pending", ":sending"))
-                )
-                if (
-                    snap["stored"] >= expected_rows
-                    and snap["dead"] >= expected_bad
-                    and pool_done
-                    and not pending
-                    and sum(snap["sent"].values()) >= snap["owed"]
-                ):
-                    break
-                if time.monotonic() > deadline:
-                    raise SystemExit(
-                        "timed out waiting for the worker; see " + str(DEMO_DIR / "worker.log")
-                    )
-                time.sleep(0.25)
-            time.sleep(1.0)
+
+
+def _watch(demo: Demo, transactions: int) -> View:
+    """Produce the stream and show the live view until everything is stored and delivered."""
+    messages, expected_rows, expected_bad = demo_messages(transactions)
+    copies = len(messages) - expected_rows - expected_bad
+    demo.console.print(f"worker on :{demo.port}; producing {len(messages):,} messages:")
+    demo.console.print(
+        f"  {expected_rows:,} transactions with 3 planted spikes, {copies} redelivered copies,"
+        f" {expected_bad} malformed"
+    )
+    produced = [0]
+    view = View(demo.info.database_url, produced, expected_rows, demo.twilio, demo.ses, copies)
+    producer = threading.Thread(
+        target=_produce, args=(demo.settings, messages, produced), daemon=True
+    )
+    producer.start()
+    with Live(view.render(), console=demo.console, refresh_per_second=4) as live:
+        deadline = time.monotonic() + 300
+        while not _finished(demo, view, expected_rows, expected_bad):
             live.update(view.render())
-        snap = view.snapshot()
-        held = sum(n for k, n in snap["sent"].items() if k.endswith(":held"))
-        pool = view.pool or {}
-        lines = [
-            f"{snap['stored']:,} transactions stored exactly once, {snap['dead']} dead-lettered",
-            f"alerts: {snap['kinds'].get('spike', 0)} spikes,"
-            f" {snap['kinds'].get('large_transaction', 0)} large transactions",
-            f"delivered to stand-ins: {len(twilio.delivered)} SMS,"
-            f" {len(ses.sent()) if ses_url else 0} emails ({held} held for a digest)",
-            f"pool {pool.get('name', '-')}: committed {_money(pool.get('committed'))},"
-            f" distributed {_money(pool.get('distributed'))}",
-            f"demo took {time.monotonic() - began:.1f} s",
-        ]
-        console.print("\n[bold]summary[/bold]\n" + "\n".join(f"  {line}" for line in lines))
-        rows, problems, _ = audit.verify(info.database_url)
-        console.print(
-            f"audit log: {rows} state-changing requests recorded, hash chain "
-            + ("intact" if not problems else f"BROKEN: {problems[0]}")
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    "timed out waiting for the worker; see " + str(DEMO_DIR / "worker.log")
+                )
+            time.sleep(0.25)
+        time.sleep(1.0)
+        live.update(view.render())
+    return view
+
+
+def _finished(demo: Demo, view: View, expected_rows: int, expected_bad: int) -> bool:
+    assert demo.worker is not None
+    if demo.worker.poll() is not None:
+        raise SystemExit(
+            f"the worker exited with {demo.worker.returncode}; see {DEMO_DIR / 'worker.log'}"
         )
-    finally:
-        if not follow:
-            worker.terminate()
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-            twilio.stop()
-            ses.stop()
-            stack.down()
-    if follow:
-        console.print(
-            f"worker pid {worker.pid} on :{port} and the stack keep running.\n"
-            f"  a token for the pools API: PULSE_DATA_DIR={DEMO_DIR} pulse tokens issue dana\n"
-            f"  stop the stack:            PULSE_DATA_DIR={DEMO_DIR} pulse local down"
-        )
+    snap = view.snapshot()
+    if view.pool is None and snap["stored"] > 0:
+        view.pool = fund_a_pool(demo.port, view.log, demo.token)
+    pending = sum(n for k, n in snap["sent"].items() if k.endswith((":pending", ":sending")))
+    return (
+        snap["stored"] >= expected_rows
+        and snap["dead"] >= expected_bad
+        and view.pool is not None
+        and not pending
+        and sum(snap["sent"].values()) >= snap["owed"]
+    )
+
+
+def _summarise(demo: Demo, view: View) -> None:
+    snap = view.snapshot()
+    held = sum(n for k, n in snap["sent"].items() if k.endswith(":held"))
+    pool = view.pool or {}
+    emails = len(demo.ses.sent()) if demo.ses.url else 0
+    lines = [
+        f"{snap['stored']:,} transactions stored exactly once, {snap['dead']} dead-lettered",
+        f"alerts: {snap['kinds'].get('spike', 0)} spikes,"
+        f" {snap['kinds'].get('large_transaction', 0)} large transactions",
+        f"delivered to stand-ins: {len(demo.twilio.delivered)} SMS,"
+        f" {emails} emails ({held} held for a digest)",
+        f"pool {pool.get('name', '-')}: committed {_money(pool.get('committed'))},"
+        f" distributed {_money(pool.get('distributed'))}",
+        f"demo took {time.monotonic() - demo.began:.1f} s",
+    ]
+    demo.console.print("\n[bold]summary[/bold]\n" + "\n".join(f"  {line}" for line in lines))
+    rows, problems, _ = audit.verify(demo.info.database_url)
+    demo.console.print(
+        f"audit log: {rows} state-changing requests recorded, hash chain "
+        + ("intact" if not problems else f"BROKEN: {problems[0]}")
+    )
+
+
+def _tear_down(demo: Demo) -> None:
+    if demo.worker is not None:
+        demo.worker.terminate()
+        try:
+            demo.worker.wait(20)
+        except subprocess.TimeoutExpired:
+            demo.worker.kill()
+    demo.twilio.stop()
+    demo.ses.stop()
+    demo.stack.down()
 
 
 def _money(value: object) -> str:

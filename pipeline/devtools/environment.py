@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from config import Settings
 from models.access import InvalidUser, Principal
 from pipeline.security import auth
+
+
+@dataclass
+class StackAddress:
+    """Where a broker and a PostgreSQL are: what the tests' and the benchmarks' stacks share."""
+
+    kafka_url: str
+    database_url: str
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_url.split("://", 1)[1]
 
 
 def pulse_environment(
@@ -40,3 +53,7 @@ def user_token(
     with contextlib.suppress(InvalidUser):
         auth.create_user(database_url, principal)
     return auth.issue_token(Settings(), principal, ttl)
+
+
+# A worker that never commits an offset: after a SIGKILL, its successor replays everything.
+NO_COMMITS = {"PULSE_COMMIT_INTERVAL": "600", "PULSE_COMMIT_EVERY": "100000000"}

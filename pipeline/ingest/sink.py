@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg.rows import dict_row
 
 import sql
 from models.anomaly import Alert
@@ -12,6 +13,7 @@ from models.batch import Accepted, DeadLetter, conflict
 from pipeline.alerts.detection import AnomalyDetector
 from pipeline.platform import dead_letters
 from pipeline.platform.db import LazyConnection
+from pipeline.platform.queries import run
 
 _COPY_STAGED = (
     "COPY staged_transactions (transaction_id, investor_id, syndicate_id, transaction_amount,"
@@ -41,7 +43,7 @@ class SinkResult:
 
 
 async def _stage(conn: psycopg.AsyncConnection) -> None:
-    await conn.execute(sql.load("stage_transactions"))
+    await conn.execute(sql.load("ingest/stage_transactions"))
     await conn.commit()
 
 
@@ -75,11 +77,7 @@ class TransactionSink:
             partitions = sorted({a.source.partition for a in accepted})
             if partitions:
                 # Serialises a zombie and the new owner of a partition during a rebalance.
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext('pulse.transactions'), p)"
-                    " FROM unnest(%s::integer[]) AS p ORDER BY p",
-                    (partitions,),
-                )
+                await run(conn, "ingest/lock_partitions", partitions=partitions)
             if self.detector is not None and accepted:
                 await self.detector.prepare(conn, accepted)
             if accepted:
@@ -96,7 +94,7 @@ class TransactionSink:
     async def _insert(
         self, conn: psycopg.AsyncConnection, accepted: list[Accepted], result: SinkResult
     ) -> list[str]:
-        async with conn.cursor() as cur:
+        async with conn.cursor(row_factory=dict_row) as cur:
             async with cur.copy(_COPY_STAGED) as copy:
                 for a in accepted:
                     t = a.transaction
@@ -112,12 +110,15 @@ class TransactionSink:
                             a.source.offset,
                         )
                     )
-            await cur.execute(sql.load("insert_transactions"))
-            inserted = [row[0] for row in await cur.fetchall()]
+            await cur.execute(sql.load("ingest/insert_transactions"))
+            inserted = [r["transaction_id"] for r in await cur.fetchall()]
             if len(inserted) < len(accepted):
-                await cur.execute(sql.load("conflicting_duplicates"))
+                await cur.execute(sql.load("ingest/conflicting_duplicates"))
                 by_position = {(a.source.partition, a.source.offset): a for a in accepted}
-                conflicts = [by_position[(p, o)] for _, p, o in await cur.fetchall()]
+                conflicts = [
+                    by_position[(r["source_partition"], r["source_offset"])]
+                    for r in await cur.fetchall()
+                ]
                 result.dead.extend(
                     conflict(a.source, a.transaction.transaction_id) for a in conflicts
                 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-import sql
 from pipeline.platform.db import connect
+from pipeline.platform.queries import rows_sync
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,10 @@ class TopInvestor:
 
 def top_investors(database_url: str, limit: int = 5) -> list[TopInvestor]:
     with connect(database_url) as conn:
-        rows = conn.execute(sql.load("top_investors"), {"limit": limit}).fetchall()
-    return [TopInvestor(r[0], r[1], r[2]) for r in rows]
+        ranked = rows_sync(conn, "ingest/top_investors", limit=limit)
+    return [TopInvestor(**r) for r in ranked]
 
 
 def counts(database_url: str) -> dict[str, int]:
     with connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM transactions), (SELECT count(*) FROM dead_letters),"
-            " (SELECT count(*) FROM investor_totals)"
-        ).fetchone()
-    assert row is not None
-    return {"transactions": row[0], "dead_letters": row[1], "investors": row[2]}
+        return rows_sync(conn, "ingest/counts")[0]

@@ -10,6 +10,7 @@ import psycopg
 from models.errors import PulseError
 from models.notification import Channel, parse_channels, validate_email, validate_phone
 from pipeline.platform.db import connect
+from pipeline.platform.queries import rows_sync, run_sync
 from pipeline.security import pii
 
 
@@ -43,15 +44,14 @@ def add_manager(
     protect = (cipher or pii.default()).protect
     manager_id = uuid.uuid4()
     with connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO fund_managers (manager_id, name, phone, email, channels) VALUES (%s, %s, %s, %s, %s)",
-            (
-                manager_id,
-                protect(name.strip()),
-                protect(phone),
-                protect(email),
-                [c.value for c in wanted],
-            ),
+        run_sync(
+            conn,
+            "notify/add_manager",
+            manager_id=manager_id,
+            name=protect(name.strip()),
+            phone=protect(phone),
+            email=protect(email),
+            channels=[c.value for c in wanted],
         )
     return manager_id
 
@@ -63,32 +63,23 @@ def assign(database_url: str, manager_id: str, syndicate_id: str) -> None:
         raise UnknownManager(f"{manager_id!r} is not a manager id") from None
     with connect(database_url) as conn:
         try:
-            conn.execute(
-                "INSERT INTO syndicate_managers (syndicate_id, manager_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                (syndicate_id, parsed),
-            )
+            run_sync(conn, "notify/assign", syndicate_id=syndicate_id, manager_id=parsed)
         except psycopg.errors.ForeignKeyViolation:
             raise UnknownManager(f"no fund manager with id {manager_id}") from None
 
 
 def list_managers(database_url: str) -> list[dict[str, Any]]:
     with connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT m.manager_id, m.name, m.phone, m.email, m.channels,"
-            " coalesce(array_agg(sm.syndicate_id ORDER BY sm.syndicate_id) FILTER (WHERE sm.syndicate_id IS NOT NULL), '{}')"
-            " FROM fund_managers m LEFT JOIN syndicate_managers sm USING (manager_id)"
-            " GROUP BY m.manager_id ORDER BY m.created_at, m.manager_id"
-        ).fetchall()
+        managers = rows_sync(conn, "notify/list_managers")
     return [
         {
-            "id": str(r[0]),
-            "name": reveal(r[1]),
-            "phone": reveal(r[2]),
-            "email": reveal(r[3]),
-            "channels": list(r[4]),
-            "syndicates": list(r[5]),
+            **r,
+            "id": str(r["id"]),
+            **{k: reveal(r[k]) for k in ("name", "phone", "email")},
+            "channels": list(r["channels"]),
+            "syndicates": list(r["syndicates"]),
         }
-        for r in rows
+        for r in managers
     ]
 
 
@@ -96,12 +87,12 @@ def rotate_personal_data(database_url: str) -> int:
     """Re-encrypt every manager's personal data under the newest key; returns the rows rewritten."""
     cipher = pii.default()
     with connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT manager_id, name, phone, email FROM fund_managers FOR UPDATE"
-        ).fetchall()
-        for manager_id, name, phone, email in rows:
-            conn.execute(
-                "UPDATE fund_managers SET name = %s, phone = %s, email = %s WHERE manager_id = %s",
-                (cipher.rotate(name), cipher.rotate(phone), cipher.rotate(email), manager_id),
+        managers = rows_sync(conn, "notify/personal_data")
+        for r in managers:
+            run_sync(
+                conn,
+                "notify/rewrite_personal_data",
+                manager_id=r["manager_id"],
+                **{k: cipher.rotate(r[k]) for k in ("name", "phone", "email")},
             )
-    return len(rows)
+    return len(managers)

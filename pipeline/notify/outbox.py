@@ -16,6 +16,7 @@ import sql
 from models.notification import Channel, notification_id
 from pipeline.platform.db import iso
 from pipeline.platform.logs import redact
+from pipeline.platform.queries import rows, run
 from pipeline.security import pii
 
 
@@ -41,57 +42,43 @@ class Claimed:
 async def enqueue(conn: psycopg.AsyncConnection, alerts: Sequence[dict[str, Any]]) -> int:
     """One row per (alert, manager of its syndicate, channel); returns how many were new."""
     syndicates = sorted({a["syndicate_id"] for a in alerts})
-    rows = await (
-        await conn.execute(
-            "SELECT sm.syndicate_id, m.manager_id, m.channels FROM syndicate_managers sm"
-            " JOIN fund_managers m USING (manager_id) WHERE sm.syndicate_id = ANY(%s)",
-            (syndicates,),
-        )
-    ).fetchall()
     managers: dict[str, list[tuple[UUID, list[str]]]] = {}
-    for syndicate_id, manager_id, channels in rows:
-        managers.setdefault(syndicate_id, []).append((manager_id, channels))
-    values = []
-    for alert in alerts:
-        for manager_id, channels in managers.get(alert["syndicate_id"], []):
-            for channel in sorted({*map(Channel, channels), Channel.LOG}):
-                nid = notification_id(alert["alert_id"], str(manager_id), channel)
-                values.append(
-                    (
-                        nid,
-                        alert["alert_id"],
-                        manager_id,
-                        channel.value,
-                        orjson.dumps(alert).decode(),
-                    )
-                )
+    for m in await rows(conn, "notify/managers_of_syndicates", syndicate_ids=syndicates):
+        managers.setdefault(m["syndicate_id"], []).append((m["manager_id"], m["channels"]))
+    values = [
+        {
+            "notification_id": notification_id(alert["alert_id"], str(manager_id), channel),
+            "alert_id": alert["alert_id"],
+            "manager_id": manager_id,
+            "channel": channel.value,
+            "alert": orjson.dumps(alert).decode(),
+        }
+        for alert in alerts
+        for manager_id, channels in managers.get(alert["syndicate_id"], [])
+        for channel in sorted({*map(Channel, channels), Channel.LOG})
+    ]
     if not values:
         return 0
     async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO notifications (notification_id, alert_id, manager_id, channel, alert)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (alert_id, manager_id, channel) DO NOTHING",
-            values,
-        )
+        await cur.executemany(sql.load("notify/enqueue"), values)
         return cur.rowcount
 
 
 async def claim(conn: psycopg.AsyncConnection, limit: int, lease_seconds: float) -> list[Claimed]:
     """Take due rows (and rows whose claimer died: lease expired) for this sender."""
-    rows = await (
-        await conn.execute(sql.load("claim_notifications"), (limit, lease_seconds))
-    ).fetchall()
-    return [Claimed(r[0], r[1], r[2], r[3], Channel(r[4]), r[5], r[6], r[7]) for r in rows]
+    claimed = await rows(
+        conn, "notify/claim_notifications", limit=limit, lease_seconds=lease_seconds
+    )
+    return [Claimed(**{**r, "channel": Channel(r["channel"])}) for r in claimed]
+
+
+def _ours(row: Claimed) -> dict[str, Any]:
+    return {"notification_id": row.notification_id, "claim": row.claim}
 
 
 async def renew(conn: psycopg.AsyncConnection, row: Claimed, lease_seconds: float) -> bool:
     """A full lease from now, if the claim is still ours."""
-    cur = await conn.execute(
-        "UPDATE notifications SET lease_until = now() + make_interval(secs => %s)"
-        " WHERE notification_id = %s AND claim_token = %s AND status = 'sending'",
-        (lease_seconds, row.notification_id, row.claim),
-    )
-    return cur.rowcount == 1
+    return await run(conn, "notify/renew", lease_seconds=lease_seconds, **_ours(row)) == 1
 
 
 async def reserve(
@@ -101,69 +88,35 @@ async def reserve(
     digest ('hold'); 'lost' when the claim is no longer ours. Slots are counted and taken under a
     lock per manager and channel, so concurrent senders never exceed the limit together."""
     async with conn.transaction():
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('pulse.storm'), hashtext(%s))",
-            (f"{row.manager_id}:{row.channel.value}",),
-        )
+        channel = row.channel.value
+        await run(conn, "notify/lock_storm_slots", manager_channel=f"{row.manager_id}:{channel}")
         if not await renew(conn, row, lease_seconds):
             return "lost"
-        taken = await (
-            await conn.execute(
-                "SELECT count(*) FROM notifications WHERE manager_id = %s AND channel = %s"
-                " AND storm_window = %s AND status IN ('sending', 'sent')",
-                (row.manager_id, row.channel.value, window),
-            )
-        ).fetchone()
-        if taken is not None and taken[0] >= limit:
-            await conn.execute(
-                "UPDATE notifications SET status = 'held', storm_window = %s, attempts = attempts - 1,"
-                " lease_until = NULL, claim_token = NULL, updated_at = now()"
-                " WHERE notification_id = %s AND claim_token = %s",
-                (window, row.notification_id, row.claim),
-            )
-            return "hold"
-        await conn.execute(
-            "UPDATE notifications SET storm_window = %s WHERE notification_id = %s AND claim_token = %s",
-            (window, row.notification_id, row.claim),
+        slots = await rows(
+            conn,
+            "notify/storm_slots_taken",
+            manager_id=row.manager_id,
+            channel=channel,
+            window=window,
         )
+        if slots[0]["taken"] >= limit:
+            await run(conn, "notify/hold", window=window, **_ours(row))
+            return "hold"
+        await run(conn, "notify/take_storm_slot", window=window, **_ours(row))
         return "send"
 
 
-async def _settle(
-    conn: psycopg.AsyncConnection, row: Claimed, assignments: str, params: tuple[Any, ...]
-) -> bool:
-    cur = await conn.execute(
-        f"UPDATE notifications SET {assignments}, lease_until = NULL, claim_token = NULL,"
-        " updated_at = now() WHERE notification_id = %s AND claim_token = %s AND status = 'sending'",
-        (*params, row.notification_id, row.claim),
-    )
-    return cur.rowcount == 1
-
-
 async def mark_sent(conn: psycopg.AsyncConnection, row: Claimed, provider_id: str) -> bool:
-    return await _settle(
-        conn,
-        row,
-        "status = 'sent', provider_message_id = %s, sent_at = now(), last_error = NULL",
-        (provider_id,),
-    )
+    return await run(conn, "notify/mark_sent", provider_id=provider_id, **_ours(row)) == 1
 
 
 async def mark_retry(conn: psycopg.AsyncConnection, row: Claimed, delay: float, error: str) -> bool:
-    # The storm slot is given back: the message was not sent.
-    return await _settle(
-        conn,
-        row,
-        "status = 'pending', next_attempt_at = now() + make_interval(secs => %s),"
-        " last_error = %s, storm_window = NULL",
-        (delay, redact(error)),
-    )
+    updated = await run(conn, "notify/mark_retry", delay=delay, error=redact(error), **_ours(row))
+    return updated == 1
 
 
 async def mark_failed(conn: psycopg.AsyncConnection, row: Claimed, error: str) -> bool:
-    return await _settle(
-        conn, row, "status = 'failed', last_error = %s, storm_window = NULL", (redact(error),)
-    )
+    return await run(conn, "notify/mark_failed", error=redact(error), **_ours(row)) == 1
 
 
 @dataclass(frozen=True)
@@ -184,65 +137,49 @@ class Digest:
 async def claim_digests(conn: psycopg.AsyncConnection, lease_seconds: float) -> list[Digest]:
     """Held rows of storm windows that have ended (and digests whose sender died), claimed whole:
     one digest per manager, channel and window, sent by one sender."""
-    claim = uuid.uuid4()
+    token = uuid.uuid4()
     async with conn.transaction():
-        # One claimer at a time: SKIP LOCKED could split one digest between two senders.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('pulse.digests'))")
-        await conn.execute(sql.load("claim_digests"), (claim, lease_seconds))
-    rows = await (await conn.execute(sql.load("claimed_digests"), (claim,))).fetchall()
+        await run(conn, "notify/lock_digests")
+        await run(conn, "notify/claim_digests", claim=token, lease_seconds=lease_seconds)
     return [
-        Digest(r[0], Channel(r[1]), r[2], claim, list(r[3]), list(r[4]), r[5], r[6]) for r in rows
+        Digest(
+            manager_id=r["manager_id"],
+            channel=Channel(r["channel"]),
+            window=r["storm_window"],
+            claim=token,
+            ids=list(r["ids"]),
+            alerts=list(r["alerts"]),
+            phone=r["phone"],
+            email=r["email"],
+        )
+        for r in await rows(conn, "notify/claimed_digests", claim=token)
     ]
 
 
 async def mark_digested(conn: psycopg.AsyncConnection, digest: Digest, provider_id: str) -> None:
-    await conn.execute(
-        "UPDATE notifications SET status = 'digested', provider_message_id = %s, sent_at = now(),"
-        " lease_until = NULL, claim_token = NULL, updated_at = now()"
-        " WHERE notification_id = ANY(%s) AND claim_token = %s AND status = 'digesting'",
-        (provider_id, digest.ids, digest.claim),
+    await run(
+        conn, "notify/mark_digested", provider_id=provider_id, ids=digest.ids, claim=digest.claim
     )
 
 
 async def release_digest(conn: psycopg.AsyncConnection, digest: Digest) -> None:
     """Not sent (the provider failed): held again, for a later try."""
-    await conn.execute(
-        "UPDATE notifications SET status = 'held', lease_until = NULL, claim_token = NULL,"
-        " updated_at = now() WHERE notification_id = ANY(%s) AND claim_token = %s"
-        " AND status = 'digesting'",
-        (digest.ids, digest.claim),
-    )
+    await run(conn, "notify/release_digest", ids=digest.ids, claim=digest.claim)
+
+
+_LISTED_TIMES = ("created_at", "sent_at", "next_attempt_at")
+_LISTED_IDS = ("notification_id", "alert_id", "manager_id")
 
 
 async def list_notifications(
     conn: psycopg.AsyncConnection, status: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    where = "WHERE n.status = %s" if status else ""
-    params: tuple[Any, ...] = (status, limit) if status else (limit,)
-    rows = await (
-        await conn.execute(
-            "SELECT n.notification_id, n.alert_id, n.manager_id, n.channel, n.status, n.attempts,"
-            " n.provider_message_id, n.last_error, n.created_at, n.sent_at, n.next_attempt_at, n.alert->>'kind',"
-            f" n.alert->>'syndicate_id' FROM notifications n {where} ORDER BY n.created_at, n.notification_id LIMIT %s",
-            params,
-        )
-    ).fetchall()
-
+    listed = await rows(conn, "notify/list", status=status, limit=limit)
     return [
         {
-            "notification_id": str(r[0]),
-            "alert_id": str(r[1]),
-            "manager_id": str(r[2]),
-            "channel": r[3],
-            "status": r[4],
-            "attempts": r[5],
-            "provider_message_id": r[6],
-            "last_error": r[7],
-            "created_at": iso(r[8]),
-            "sent_at": iso(r[9]),
-            "next_attempt_at": iso(r[10]),
-            "kind": r[11],
-            "syndicate_id": r[12],
+            **r,
+            **{k: str(r[k]) for k in _LISTED_IDS},
+            **{k: iso(r[k]) for k in _LISTED_TIMES},
         }
-        for r in rows
+        for r in listed
     ]

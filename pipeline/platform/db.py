@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from psycopg_pool import AsyncConnectionPool
 
+import sql
 from models.errors import PulseError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -121,8 +122,7 @@ def grant_app_role(owner_url: str, role: str) -> None:
     audit log only SELECT and INSERT, so the application cannot rewrite its own history."""
     ident = psycopg.sql.Identifier(role)
     with connect(owner_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-        if exists is None:
+        if not conn.execute(sql.load("platform/role_exists"), {"role": role}).fetchone():
             raise PulseError(f"no database role {role}: CREATE ROLE {role} LOGIN first")
         statements = [
             "REVOKE CREATE ON SCHEMA public FROM PUBLIC",

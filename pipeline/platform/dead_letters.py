@@ -65,7 +65,9 @@ def row(letter: DeadLetter) -> tuple[Any, ...]:
 async def store(conn: psycopg.AsyncConnection, letters: Sequence[DeadLetter]) -> None:
     if letters:
         async with conn.cursor() as cur:
-            await cur.executemany(sql.load("insert_dead_letters"), [row(d) for d in letters])
+            await cur.executemany(
+                sql.load("platform/insert_dead_letters"), [row(d) for d in letters]
+            )
 
 
 async def publish(topic: Any, letters: Sequence[DeadLetter]) -> None:

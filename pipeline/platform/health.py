@@ -8,6 +8,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from pipeline.platform.db import connect_async
+from pipeline.platform.queries import run
 
 CONSUMER_LAG = Gauge(
     "pulse_consumer_lag",
@@ -43,7 +44,7 @@ async def readiness(app: Any, database_url: str) -> tuple[bool, dict[str, Any]]:
     try:
         conn = await asyncio.wait_for(connect_async(database_url, connect_timeout=2), timeout=3)
         async with conn:
-            await conn.execute("SELECT 1")
+            await run(conn, "platform/ping")
         checks["postgres"] = "ok"
     except Exception as exc:
         checks["postgres"] = f"unreachable: {type(exc).__name__}"

@@ -25,7 +25,7 @@ from models.access import LOCAL, Principal, Role
 from models.errors import InvalidMessage
 from models.messages import check_text, storable
 from pipeline.platform.db import LazyPool
-from pipeline.platform.queries import row, rows
+from pipeline.platform.queries import row, rows, run
 from pipeline.pools import http
 from pipeline.pools import store as pool_store
 from pipeline.pools.commands import WAITERS, CommandMessage
@@ -159,11 +159,9 @@ async def scope(conn: Any, caller: Principal) -> None:
     """Row-level security for this transaction: a fund manager's or investor's reads return only
     their rows, even if a query asked for more (migration 0006)."""
     if caller.role is Role.FUND_MANAGER and caller.manager_id:
-        await conn.execute("SELECT set_config('pulse.manager_id', %s, true)", (caller.manager_id,))
+        await run(conn, "pools/scope_to_manager", manager_id=caller.manager_id)
     elif caller.role is Role.INVESTOR and caller.investor_id:
-        await conn.execute(
-            "SELECT set_config('pulse.investor_id', %s, true)", (caller.investor_id,)
-        )
+        await run(conn, "pools/scope_to_investor", investor_id=caller.investor_id)
 
 
 class PoolApi:

@@ -51,11 +51,11 @@ class PoolEventPublisher(Relay):
 
 async def _unpublished(conn: Conn, limit: int) -> list[Any]:
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql.load("unpublished_pool_events"), (limit,))
+        await cur.execute(sql.load("pools/unpublished_pool_events"), (limit,))
         return await cur.fetchall()
 
 
 async def _mark(conn: Conn, idents: list[Any]) -> None:
     pool_ids = [p for p, _ in idents]
     seqs = [s for _, s in idents]
-    await conn.execute(sql.load("mark_pool_events_published"), (pool_ids, seqs))
+    await conn.execute(sql.load("pools/mark_pool_events_published"), (pool_ids, seqs))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from models.pools import Pool, apply, event_from_json, ledger_lines
+from models.pools import TOTALS, Pool, apply, event_from_json, ledger_lines
 from pipeline.platform.db import connect
+from pipeline.platform.queries import row_sync, rows_sync
 
 
 def reconcile(database_url: str, pool_id: str | None = None) -> list[str]:
@@ -17,26 +18,25 @@ def reconcile(database_url: str, pool_id: str | None = None) -> list[str]:
         pool_ids = (
             [pool_id]
             if pool_id
-            else [r[0] for r in conn.execute("SELECT DISTINCT pool_id FROM pool_events")]
+            else [r["pool_id"] for r in rows_sync(conn, "pools/event_pool_ids")]
         )
-        known = {r[0] for r in conn.execute("SELECT pool_id FROM pools")}
+        known = {r["pool_id"] for r in rows_sync(conn, "pools/projected_pool_ids")}
         if pool_id is None:
             differences += [
                 f"pool {p}: projection without events" for p in sorted(known - set(pool_ids))
             ]
         for pid in sorted(pool_ids):
-            events = conn.execute(
-                "SELECT seq, type, payload FROM pool_events WHERE pool_id = %s ORDER BY seq", (pid,)
-            ).fetchall()
+            events = rows_sync(conn, "pools/events_of_pool", pool_id=pid)
             if not events:
                 differences.append(f"pool {pid}: no events")
                 continue
             replayed: Pool | None = None
             expected_lines: dict[tuple[int, int], tuple[str, Decimal]] = {}
-            for n, (seq, kind, payload) in enumerate(events, 1):
+            for n, stored in enumerate(events, 1):
+                seq = stored["seq"]
                 if seq != n:
                     differences.append(f"pool {pid}: event sequence has a gap or repeat at {seq}")
-                event = event_from_json(kind, payload)
+                event = event_from_json(stored["type"], stored["payload"])
                 replayed = apply(replayed, event, pid)
                 for line, entry in enumerate(ledger_lines(event)):
                     expected_lines[(seq, line)] = entry
@@ -51,10 +51,8 @@ def _compare_ledger(
 ) -> list[str]:  # type: ignore[no-untyped-def]
     out = []
     stored = {
-        (r[0], r[1]): (r[2], r[3])
-        for r in conn.execute(
-            "SELECT seq, line, account, amount FROM ledger_entries WHERE pool_id = %s", (pid,)
-        )
+        (r["seq"], r["line"]): (r["account"], r["amount"])
+        for r in rows_sync(conn, "pools/ledger_of_pool", pool_id=pid)
     }
     for key in sorted(set(expected) | set(stored)):
         if expected.get(key) != stored.get(key):
@@ -75,23 +73,14 @@ def _compare_ledger(
 def _compare_projections(conn, pool: Pool) -> list[str]:  # type: ignore[no-untyped-def]
     out = []
     pid = pool.pool_id
-    row = conn.execute(
-        "SELECT status, seq, committed, called, contributed, distributed FROM pools WHERE pool_id = %s",
-        (pid,),
-    ).fetchone()
-    want = (
-        pool.status.value,
-        pool.seq,
-        *(pool.total(k) for k in ("committed", "called", "contributed", "distributed")),
-    )
-    if row is None or tuple(row) != want:
-        out.append(f"pool {pid}: pools row {None if row is None else tuple(row)} != replay {want}")
+    projected = row_sync(conn, "pools/pool", pool_id=pid)
+    want = (pool.status.value, pool.seq, *(pool.total(k) for k in TOTALS))
+    got = None if projected is None else tuple(projected[k] for k in ("status", "seq", *TOTALS))
+    if got != want:
+        out.append(f"pool {pid}: pools row {got} != replay {want}")
     stored = {
-        r[0]: tuple(r[1:])
-        for r in conn.execute(
-            "SELECT investor_id, committed, called, contributed, distributed FROM pool_positions WHERE pool_id = %s",
-            (pid,),
-        )
+        r["investor_id"]: tuple(r[k] for k in TOTALS)
+        for r in rows_sync(conn, "pools/positions_of_pool", pool_id=pid)
     }
     replayed = {
         i: (p.committed, p.called, p.contributed, p.distributed) for i, p in pool.positions.items()
@@ -102,12 +91,8 @@ def _compare_projections(conn, pool: Pool) -> list[str]:  # type: ignore[no-unty
                 f"pool {pid}: position of {investor}: stored {stored.get(investor)} != replay {replayed.get(investor)}"
             )
     allocations = {
-        (r[0], r[1]): (r[2], r[3])
-        for r in conn.execute(
-            "SELECT a.call_id, a.investor_id, a.amount, a.paid FROM call_allocations a"
-            " JOIN capital_calls c USING (call_id) WHERE c.pool_id = %s",
-            (pid,),
-        )
+        (r["call_id"], r["investor_id"]): (r["amount"], r["paid"])
+        for r in rows_sync(conn, "pools/allocations_of_pool", pool_id=pid)
     }
     want_alloc = {
         (c.call_id, i): (a, c.paid.get(i, Decimal("0.00")))

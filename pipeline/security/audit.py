@@ -12,35 +12,21 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+import sql
 from models.audit import AuditEntry, next_entry, verify_chain
 from pipeline.platform.db import connect, iso
-
-_LOCK = 0x61756469  # advisory lock id: one appender at a time, across workers and the CLI
-_COLUMNS = "seq, at, actor, role, action, target, request_id, outcome, detail, prev_hash, hash"
-_LAST = f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
-_INSERT = f"INSERT INTO audit_log ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+from pipeline.platform.queries import row, row_sync, rows_sync, run, run_many, run_sync
 
 
-def _entry(row: Any) -> AuditEntry:
-    return AuditEntry(*row)
+def _entry(row: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(**row)
 
 
-def _values(e: AuditEntry) -> tuple[Any, ...]:
-    return (
-        e.seq,
-        e.at,
-        e.actor,
-        e.role,
-        e.action,
-        e.target,
-        e.request_id,
-        e.outcome,
-        orjson.dumps(e.detail).decode(),
-        e.prev_hash,
-        e.hash,
-    )
+def _values(e: AuditEntry) -> dict[str, Any]:
+    return {**vars(e), "detail": orjson.dumps(e.detail).decode()}
 
 
 async def append_many(
@@ -48,15 +34,14 @@ async def append_many(
 ) -> list[AuditEntry]:
     """Append entries in order, in one transaction: one lock and one round of writes for all."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-        row = await (await conn.execute(_LAST)).fetchone()
-        previous = None if row is None else _entry(row)
+        await run(conn, "security/lock_audit_log")
+        last = await row(conn, "security/last_audit_entry")
+        previous = None if last is None else _entry(last)
         entries = []
         for fields in many:
             previous = next_entry(previous, at=datetime.now(UTC), **fields)
             entries.append(previous)
-        async with conn.cursor() as cur:
-            await cur.executemany(_INSERT, [_values(e) for e in entries])
+        await run_many(conn, "security/append_audit_entry", [_values(e) for e in entries])
     return entries
 
 
@@ -96,10 +81,10 @@ class AuditWriter:
 def append_sync(database_url: str, action: str, target: str, outcome: int, **detail: Any) -> None:
     """An operator's state change made through the CLI."""
     with connect(database_url) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-        row = conn.execute(_LAST).fetchone()
+        run_sync(conn, "security/lock_audit_log")
+        last = row_sync(conn, "security/last_audit_entry")
         entry = next_entry(
-            None if row is None else _entry(row),
+            None if last is None else _entry(last),
             at=datetime.now(UTC),
             actor=f"cli:{_os_user()}",
             role="cli",
@@ -109,7 +94,7 @@ def append_sync(database_url: str, action: str, target: str, outcome: int, **det
             outcome=outcome,
             detail=detail,
         )
-        conn.execute(_INSERT, _values(entry))
+        run_sync(conn, "security/append_audit_entry", **_values(entry))
 
 
 def _os_user() -> str:
@@ -120,10 +105,11 @@ def _os_user() -> str:
 
 
 def _all(conn: psycopg.Connection) -> Iterator[AuditEntry]:
-    with conn.cursor(name="audit_scan") as cur:
-        cur.execute(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq")
-        for row in cur:
-            yield _entry(row)
+    # A server-side cursor: the log is read in pieces, however long it has grown.
+    with conn.cursor(name="audit_scan", row_factory=dict_row) as cur:
+        cur.execute(sql.load("security/audit_log"))
+        for found in cur:
+            yield _entry(found)
 
 
 def verify(database_url: str) -> tuple[int, list[str], str | None]:
@@ -143,9 +129,7 @@ def verify(database_url: str) -> tuple[int, list[str], str | None]:
 
 def recent(database_url: str, limit: int) -> list[dict[str, Any]]:
     with connect(database_url) as conn:
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT %s", (limit,)
-        ).fetchall()
+        newest = rows_sync(conn, "security/recent_audit_entries", limit=limit)
     return [
         {
             "seq": e.seq,
@@ -159,5 +143,5 @@ def recent(database_url: str, limit: int) -> list[dict[str, Any]]:
             "detail": e.detail,
             "hash": e.hash,
         }
-        for e in map(_entry, reversed(rows))
+        for e in map(_entry, newest)
     ]

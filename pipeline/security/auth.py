@@ -27,6 +27,7 @@ from models.access import InvalidUser, Principal, Role, Unauthenticated
 from models.errors import PulseError
 from models.throttle import FailureThrottle
 from pipeline.platform.db import LazyPool, connect, iso
+from pipeline.platform.queries import row, row_sync, rows_sync, run, run_sync
 from pipeline.security import keyring
 
 T = TypeVar("T")
@@ -66,35 +67,25 @@ def parse_ttl(text: str) -> timedelta:
 def create_user(database_url: str, principal: Principal) -> None:
     with connect(database_url) as conn:
         try:
-            conn.execute(
-                "INSERT INTO api_users (username, role, manager_id, investor_id) VALUES (%s, %s, %s, %s)",
-                (
-                    principal.username,
-                    principal.role.value,
-                    principal.manager_id,
-                    principal.investor_id,
-                ),
+            run_sync(
+                conn,
+                "security/create_user",
+                username=principal.username,
+                role=principal.role.value,
+                manager_id=principal.manager_id,
+                investor_id=principal.investor_id,
             )
         except psycopg.errors.UniqueViolation:
             raise InvalidUser(f"user {principal.username} exists already") from None
 
 
-def _principal(row: Any) -> Principal:
-    return Principal(row[0], Role(row[1]), row[2], row[3])
-
-
-_ACTIVE_USER = (
-    "SELECT username, role, manager_id, investor_id FROM api_users"
-    " WHERE username = %s AND disabled_at IS NULL"
-)
-# An active key's owner and secret hash; nothing is written before the secret is verified.
-_ACTIVE_KEY = "SELECT username, secret_hash FROM api_keys WHERE key_id = %s AND revoked_at IS NULL"
-_USED_KEY = "UPDATE api_keys SET last_used_at = now() WHERE key_id = %s"
+def _principal(row: dict[str, Any]) -> Principal:
+    return Principal(row["username"], Role(row["role"]), row["manager_id"], row["investor_id"])
 
 
 def get_user(database_url: str, username: str) -> Principal:
     with connect(database_url) as conn:
-        row = conn.execute(_ACTIVE_USER, (username,)).fetchone()
+        row = row_sync(conn, "security/active_user", key=username)
     if row is None:
         raise UnknownUser(f"no active user {username}")
     return _principal(row)
@@ -102,31 +93,19 @@ def get_user(database_url: str, username: str) -> Principal:
 
 def disable_user(database_url: str, username: str) -> None:
     with connect(database_url) as conn:
-        done = conn.execute(
-            "UPDATE api_users SET disabled_at = now() WHERE username = %s AND disabled_at IS NULL",
-            (username,),
-        ).rowcount
+        done = run_sync(conn, "security/disable_user", username=username)
     if not done:
         raise UnknownUser(f"no active user {username}")
 
 
 def list_users(database_url: str) -> list[dict[str, Any]]:
     with connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT username, role, manager_id, investor_id, created_at, disabled_at FROM api_users"
-            " ORDER BY username"
-        ).fetchall()
-    return [
-        {
-            "username": r[0],
-            "role": r[1],
-            "manager_id": r[2],
-            "investor_id": r[3],
-            "created_at": iso(r[4]),
-            "disabled_at": iso(r[5]),
-        }
-        for r in rows
-    ]
+        users = rows_sync(conn, "security/list_users")
+    return [_with_times(u, "created_at", "disabled_at") for u in users]
+
+
+def _with_times(row: dict[str, Any], *columns: str) -> dict[str, Any]:
+    return {**row, **{c: iso(row[c]) for c in columns}}
 
 
 # Bearer tokens
@@ -179,9 +158,13 @@ def create_api_key(database_url: str, username: str, label: str = "") -> str:
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     with connect(database_url) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (key_id, username, secret_hash, label) VALUES (%s, %s, %s, %s)",
-            (key_id, username, _HASHER.hash(secret), label),
+        run_sync(
+            conn,
+            "security/create_api_key",
+            key_id=key_id,
+            username=username,
+            secret_hash=_HASHER.hash(secret),
+            label=label,
         )
     return f"{KEY_PREFIX}{key_id}_{secret}"
 
@@ -195,31 +178,15 @@ def split_api_key(key: str) -> tuple[str, str]:
 
 def revoke_api_key(database_url: str, key_id: str) -> None:
     with connect(database_url) as conn:
-        done = conn.execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE key_id = %s AND revoked_at IS NULL",
-            (key_id,),
-        ).rowcount
+        done = run_sync(conn, "security/revoke_api_key", key_id=key_id)
     if not done:
         raise PulseError(f"no active API key {key_id}")
 
 
 def list_api_keys(database_url: str) -> list[dict[str, Any]]:
     with connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT key_id, username, label, created_at, revoked_at, last_used_at FROM api_keys"
-            " ORDER BY created_at, key_id"
-        ).fetchall()
-    return [
-        {
-            "key_id": r[0],
-            "username": r[1],
-            "label": r[2],
-            "created_at": iso(r[3]),
-            "revoked_at": iso(r[4]),
-            "last_used_at": iso(r[5]),
-        }
-        for r in rows
-    ]
+        keys = rows_sync(conn, "security/list_api_keys")
+    return [_with_times(k, "created_at", "revoked_at", "last_used_at") for k in keys]
 
 
 class Authenticator:
@@ -285,8 +252,8 @@ class Authenticator:
         self,
         cache: dict[str, tuple[T | None, float]],
         key: str,
-        sql: str,
-        row_to: Callable[[Any], T],
+        statement: str,
+        row_to: Callable[[dict[str, Any]], T],
     ) -> T | None:
         """One row by ``key``, trusted for USER_TTL seconds: a disabled user or a revoked key is
         refused within that long."""
@@ -294,13 +261,13 @@ class Authenticator:
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         async with (await self._db.get()).connection() as conn:
-            row = await (await conn.execute(sql, (key,))).fetchone()
-        value = None if row is None else row_to(row)
+            found = await row(conn, statement, key=key)
+        value = None if found is None else row_to(found)
         cache[key] = (value, time.monotonic() + self.USER_TTL)
         return value
 
     async def _active_user(self, username: str) -> Principal:
-        principal = await self._lookup(self._users, username, _ACTIVE_USER, _principal)
+        principal = await self._lookup(self._users, username, "security/active_user", _principal)
         if principal is None:
             raise Unauthenticated("unknown or disabled user")
         return principal
@@ -308,7 +275,12 @@ class Authenticator:
     async def _by_api_key(self, key: str) -> Principal:
         key_id, secret = split_api_key(key)
         digest = hashlib.sha256(key.encode()).hexdigest()
-        found = await self._lookup(self._key_owners, key_id, _ACTIVE_KEY, lambda r: (r[0], r[1]))
+        found = await self._lookup(
+            self._key_owners,
+            key_id,
+            "security/active_api_key",
+            lambda r: (r["username"], r["secret_hash"]),
+        )
         if found is None:
             raise Unauthenticated("unknown or revoked API key")
         username, secret_hash = found
@@ -322,5 +294,5 @@ class Authenticator:
                 self._verified.clear()
             self._verified[digest] = key_id
             async with (await self._db.get()).connection() as conn:
-                await conn.execute(_USED_KEY, (key_id,))
+                await run(conn, "security/api_key_used", key_id=key_id)
         return await self._active_user(username)

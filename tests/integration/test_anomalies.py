@@ -12,8 +12,9 @@ import orjson
 import pytest
 
 from pipeline.devtools import oracle
+from pipeline.devtools.environment import NO_COMMITS
 from pipeline.platform import db
-from tests.harness import NO_COMMITS, Stack, Worker, metric, transaction, wait_until
+from tests.harness import Stack, Worker, metric, transaction, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -116,7 +116,7 @@ def test_ingest_matches_an_independent_oracle(stack: Stack, workers: list[Worker
     top = json.loads(stack.pulse("top-investors", "--json").stdout)
     assert top == oracle.top(produced)
     with psycopg.connect(db.libpq_url(stack.database_url)) as conn:
-        seed_rows = conn.execute(sql.load("seed_top_investors")).fetchall()
+        seed_rows = conn.execute(sql.load("ingest/seed_top_investors")).fetchall()
     assert [(r[1], f"{r[2]:.2f}") for r in seed_rows] == [
         (t["syndicate_count"], t["total_invested"]) for t in top
     ]

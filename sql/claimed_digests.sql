@@ -1,6 +1,0 @@
-SELECT n.manager_id, n.channel, n.storm_window,
-       array_agg(n.notification_id ORDER BY n.created_at),
-       jsonb_agg(n.alert ORDER BY n.created_at), m.phone, m.email
-FROM notifications n JOIN fund_managers m USING (manager_id)
-WHERE n.claim_token = %s AND n.status = 'digesting'
-GROUP BY n.manager_id, n.channel, n.storm_window, m.phone, m.email

@@ -1,0 +1,1 @@
+SELECT kind, count(*) AS alerts FROM alerts GROUP BY kind

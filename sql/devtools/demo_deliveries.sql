@@ -1,0 +1,1 @@
+SELECT channel || ':' || status AS outcome, count(*) AS deliveries FROM notifications GROUP BY 1

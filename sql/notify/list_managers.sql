@@ -1,0 +1,6 @@
+SELECT m.manager_id AS id, m.name, m.phone, m.email, m.channels,
+       coalesce(array_agg(sm.syndicate_id ORDER BY sm.syndicate_id)
+                FILTER (WHERE sm.syndicate_id IS NOT NULL), '{}') AS syndicates
+FROM fund_managers m LEFT JOIN syndicate_managers sm USING (manager_id)
+GROUP BY m.manager_id
+ORDER BY m.created_at, m.manager_id

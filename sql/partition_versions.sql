@@ -1,2 +1,0 @@
--- Each source partition's version: moved by every batch that wrote it, by whichever worker.
-SELECT partition, version FROM partition_state WHERE topic = %s AND partition = ANY(%s)

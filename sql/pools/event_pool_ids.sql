@@ -1,0 +1,1 @@
+SELECT DISTINCT pool_id FROM pool_events

@@ -1,0 +1,1 @@
+SELECT pool_id FROM pools

@@ -133,6 +133,7 @@ class FailingProxy:
         self.failing_until = 0.0
         self.refused = 0
         self.server: ThreadingHTTPServer | None = None
+        self.url = ""
 
     def start(self) -> str:
         proxy = self
@@ -163,8 +164,8 @@ class FailingProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server, url = _serve(Handler)
-        return url
+        self.server, self.url = _serve(Handler)
+        return self.url
 
     def stop(self) -> None:
         if self.server is not None:

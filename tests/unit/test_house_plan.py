@@ -88,3 +88,28 @@ def test_importing_every_module_has_no_side_effects(tmp_path: Path):
     env = {"PATH": "/usr/bin:/bin", "PULSE_DATA_DIR": str(data_dir)}
     subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=True)
     assert not data_dir.exists()
+
+
+def test_faust_finds_the_worker_app_through_the_composition_root(tmp_path: Path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PULSE_KAFKA_URL": "kafka://127.0.0.1:1",
+        "PULSE_DATABASE_URL": "postgresql://nowhere.invalid/pulse",
+        "PULSE_DATA_DIR": str(tmp_path),
+    }
+    probe = (
+        "from faust.cli.base import find_app; app = find_app('pipeline.app'); "
+        "print(sorted(app.agents))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == str(
+        sorted(
+            [
+                "agents.alerts.route_alerts",
+                "agents.pools.apply_pool_commands",
+                "agents.transactions.ingest_transactions",
+            ]
+        )
+    )

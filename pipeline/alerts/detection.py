@@ -22,7 +22,6 @@ from datetime import datetime
 import orjson
 import psycopg
 
-import sql
 from config import Settings
 from models.anomaly import (
     Alert,
@@ -36,7 +35,7 @@ from models.batch import Accepted
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform import metrics
 from pipeline.platform.db import iso
-from pipeline.platform.queries import rows
+from pipeline.platform.queries import rows, run, run_many
 
 log = logging.getLogger(__name__)
 TOPIC = "transactions"
@@ -165,16 +164,24 @@ class AnomalyDetector:
         late_ids: list[str],
     ) -> None:
         if late_ids:
-            await conn.execute(sql.load("alerts/mark_late"), (late_ids,))
+            await run(conn, "alerts/mark_late", transaction_ids=late_ids)
         activity = [
             (s, _moment(w.first_event), w.spike_open, w.alerted_count)
             for s, w in sorted(changed.items())
             if w.first_event is not None
         ]
         if activity:
-            await conn.execute(
-                sql.load("alerts/save_syndicate_activity"),
-                [list(c) for c in zip(*activity, strict=True)],
+            columns = [list(c) for c in zip(*activity, strict=True)]
+            await run(
+                conn,
+                "alerts/save_syndicate_activity",
+                **dict(
+                    zip(
+                        ("syndicate_ids", "first_events", "spikes_open", "alerted_counts"),
+                        columns,
+                        strict=True,
+                    )
+                ),
             )
         bumped = await rows(
             conn, "alerts/bump_partition_versions", topic=TOPIC, partitions=partitions
@@ -183,26 +190,26 @@ class AnomalyDetector:
             self._partitions[r["partition"]].version = r["version"]
 
     async def _insert_alerts(self, conn: psycopg.AsyncConnection, result: Detection) -> None:
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                sql.load("alerts/insert_alert"),
-                [
-                    (
-                        a.alert_id,
-                        a.kind.value,
-                        a.syndicate_id,
-                        a.transaction_id,
-                        a.observed,
-                        a.expected,
-                        a.ratio,
-                        a.window_start,
-                        a.window_end,
-                        a.event_time,
-                        orjson.dumps(a.details).decode(),
-                    )
-                    for a in result.alerts
-                ],
-            )
+        await run_many(
+            conn,
+            "alerts/insert_alert",
+            (
+                {
+                    "alert_id": a.alert_id,
+                    "kind": a.kind.value,
+                    "syndicate_id": a.syndicate_id,
+                    "transaction_id": a.transaction_id,
+                    "observed": a.observed,
+                    "expected": a.expected,
+                    "ratio": a.ratio,
+                    "window_start": a.window_start,
+                    "window_end": a.window_end,
+                    "event_time": a.event_time,
+                    "details": orjson.dumps(a.details).decode(),
+                }
+                for a in result.alerts
+            ),
+        )
         for a in result.alerts:
             metrics.ALERTS.labels(a.kind.value).inc()
 

@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from psycopg.rows import dict_row
 
-import sql
 from models.anomaly import Alert, AlertKind
 from pipeline.alerts.detection import alert_message
 from pipeline.alerts.rules import RulesCache
-from pipeline.platform.queries import run
+from pipeline.platform.queries import rows, run
 from pipeline.platform.relay import Conn, OutboxStore, Outgoing, Relay
 
 RELAY_AFTER_SECONDS = 5.0  # younger unpublished alerts are still being published by their worker
@@ -49,13 +47,13 @@ class AlertPublisher(Relay):
 
 
 async def _unpublished(conn: Conn, limit: int) -> list[Any]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql.load("alerts/unpublished_alerts"), (RELAY_AFTER_SECONDS, limit))
-        return await cur.fetchall()
+    return await rows(
+        conn, "alerts/unpublished_alerts", relay_after=RELAY_AFTER_SECONDS, limit=limit
+    )
 
 
 async def _mark(conn: Conn, ids: list[Any]) -> None:
-    await conn.execute(sql.load("alerts/mark_alerts_published"), (ids,))
+    await run(conn, "alerts/mark_alerts_published", alert_ids=ids)
 
 
 async def _quarantine(conn: Conn, row: dict[str, Any], reason: str) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 
 import psycopg
 
-import sql
 from models.batch import DeadLetter, printable
 from pipeline.platform import metrics
+from pipeline.platform.queries import run_many
 from pipeline.platform.retry import retry_transient
 
 _DEAD_LETTER_NS = uuid.UUID("6f2b1f0e-3c55-4d8e-9a43-5b8f1d7c2a10")
@@ -45,29 +45,25 @@ def headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
     return out
 
 
-def row(letter: DeadLetter) -> tuple[Any, ...]:
+def row(letter: DeadLetter) -> dict[str, Any]:
     src = letter.source
     detail = printable(letter.detail)
     if letter.error_type:
         detail = f"{letter.error_type}: {detail}"
-    return (
-        dead_letter_id(letter),
-        src.topic,
-        src.partition,
-        src.offset,
-        letter.reason,
-        detail,
-        src.key,
-        src.value,
-    )
+    return {
+        "dead_letter_id": dead_letter_id(letter),
+        "topic": src.topic,
+        "partition": src.partition,
+        "offset": src.offset,
+        "reason": letter.reason,
+        "detail": detail,
+        "message_key": src.key,
+        "message_value": src.value,
+    }
 
 
 async def store(conn: psycopg.AsyncConnection, letters: Sequence[DeadLetter]) -> None:
-    if letters:
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                sql.load("platform/insert_dead_letters"), [row(d) for d in letters]
-            )
+    await run_many(conn, "platform/insert_dead_letters", (row(d) for d in letters))
 
 
 async def publish(topic: Any, letters: Sequence[DeadLetter]) -> None:

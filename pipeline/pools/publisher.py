@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from psycopg.rows import dict_row
 
-import sql
 from models.pools import event_json
+from pipeline.platform.queries import rows, run
 from pipeline.platform.relay import Conn, OutboxStore, Outgoing, Relay
 from pipeline.pools.store import Applied
 
@@ -50,12 +49,10 @@ class PoolEventPublisher(Relay):
 
 
 async def _unpublished(conn: Conn, limit: int) -> list[Any]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(sql.load("pools/unpublished_pool_events"), (limit,))
-        return await cur.fetchall()
+    return await rows(conn, "pools/unpublished_pool_events", limit=limit)
 
 
 async def _mark(conn: Conn, idents: list[Any]) -> None:
     pool_ids = [p for p, _ in idents]
     seqs = [s for _, s in idents]
-    await conn.execute(sql.load("pools/mark_pool_events_published"), (pool_ids, seqs))
+    await run(conn, "pools/mark_pool_events_published", pool_ids=pool_ids, seqs=seqs)

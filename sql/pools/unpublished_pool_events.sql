@@ -3,4 +3,4 @@ SELECT e.pool_id, e.seq, e.type, e.idempotency_key, e.payload
 FROM pool_events_unpublished u
 JOIN pool_events e USING (pool_id, seq)
 ORDER BY e.pool_id, e.seq
-LIMIT %s
+LIMIT %(limit)s

@@ -8,7 +8,7 @@ import faust
 
 from config import Settings
 from pipeline.notify.router import AlertRouter
-from pipeline.platform.consuming import consume
+from pipeline.platform.batches import route_batches
 
 
 def register(
@@ -16,9 +16,7 @@ def register(
 ) -> None:
     """``notifier_settings``: run the notification sender in this worker with these settings."""
 
-    @app.agent(topic, name="agents.alerts.route_alerts")
-    async def route_alerts(stream):  # type: ignore[no-untyped-def]
-        await consume(stream, 500, 0.01, router.handle)
+    route_batches(app, topic, router.handle, "agents.alerts.route_alerts")
 
     if notifier_settings is not None:
 

@@ -11,7 +11,7 @@ import faust
 from faust.web import Request, Response, View
 
 from models.access import Role, may_create_pool_for, sees_investor, sees_pool
-from pipeline.platform.consuming import consume
+from pipeline.platform.batches import route_batches
 from pipeline.pools.api import (
     ApiError,
     CapitalCallBody,
@@ -138,9 +138,7 @@ def register(
     api: PoolApi,
     max_body_bytes: int,
 ) -> None:
-    @app.agent(commands_topic, name="agents.pools.apply_pool_commands")
-    async def apply_pool_commands(stream):  # type: ignore[no-untyped-def]
-        await consume(stream, 500, 0.005, handler.handle)
+    route_batches(app, commands_topic, handler.handle, "agents.pools.apply_pool_commands")
 
     @app.timer(interval=5.0, name="agents.pools.relay_unpublished_pool_events")
     async def relay_unpublished_pool_events() -> None:

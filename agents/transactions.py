@@ -7,10 +7,9 @@ from typing import Any
 
 import faust
 
-from config import Settings
 from pipeline.alerts.publisher import AlertPublisher
 from pipeline.ingest.service import Ingestor
-from pipeline.platform.consuming import consume
+from pipeline.platform.batches import route_batches
 
 
 def register(
@@ -18,13 +17,8 @@ def register(
     topic: Any,
     ingestor: Ingestor,
     publisher: AlertPublisher,
-    settings: Settings,
 ) -> None:
-    @app.agent(topic, name="agents.transactions.ingest_transactions")
-    async def ingest_transactions(stream):  # type: ignore[no-untyped-def]
-        await consume(
-            stream, settings.sink_batch_size, settings.sink_batch_seconds, ingestor.handle
-        )
+    route_batches(app, topic, ingestor.handle, "agents.transactions.ingest_transactions")
 
     @app.timer(interval=5.0, name="agents.transactions.relay_unpublished_alerts")
     async def relay_unpublished_alerts() -> None:

@@ -13,8 +13,9 @@ from pipeline.cli.common import err, settings
 
 def worker() -> None:
     """Run a stream-processing worker (the Faust app, with its web server)."""
-    from pipeline.bootstrap import bootstrap, run_worker
+    from pipeline.bootstrap import bootstrap, run_worker, use_fast_loop
 
+    use_fast_loop()
     config = settings()
     run_worker(bootstrap(config), config)
 

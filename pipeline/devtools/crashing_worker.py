@@ -11,7 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from pipeline.bootstrap import bootstrap, run_worker
+from pipeline.bootstrap import bootstrap, run_worker, use_fast_loop
 from pipeline.cli.common import settings
 
 TRIGGER = Path(os.environ.get("PULSE_TEST_CRASH_FILE", "/nonexistent"))
@@ -24,6 +24,7 @@ async def crash_when_told() -> None:
 
 
 if __name__ == "__main__":
+    use_fast_loop()
     config = settings()
     app = bootstrap(config)
     app.task(crash_when_told)

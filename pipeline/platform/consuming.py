@@ -66,7 +66,7 @@ async def isolate(
     ]
 
 
-def source_of(event: Any) -> SourceMessage:
-    """Where a consumed event came from, and its original bytes."""
-    m = event.message
+def source_of(item: Any) -> SourceMessage:
+    """Where a consumed message (or a stream event's message) came from, and its original bytes."""
+    m = getattr(item, "message", item)
     return SourceMessage(m.topic, m.partition, m.offset, m.key, m.value)

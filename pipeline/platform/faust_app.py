@@ -36,6 +36,8 @@ def create_app(settings: Settings, middlewares: Sequence[Any] = ()) -> faust.App
         # commit; committing often keeps the redelivered tail after a crash short.
         broker_commit_interval=settings.commit_interval,
         broker_commit_every=settings.commit_every,
+        # The batch path hands each fetch to its handler: this bounds a batch.
+        broker_max_poll_records=settings.sink_batch_size,
         web_enabled=True,
         # Ops watch the worker through the stats endpoint (`/`) and `/assignment/`.
         web_stats_enabled=True,

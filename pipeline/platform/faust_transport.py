@@ -1,16 +1,27 @@
-"""Faust's aiokafka transport with one change: a configurable fetch wait.
+"""Faust's aiokafka transport with two changes.
 
-faust-streaming hard-codes ``fetch_max_wait_ms=1500`` for the worker's consumer. A broker may hold
-a fetch that long even when data arrives (Tansu does: measured p50 365 ms per message at 1500 ms,
-1.5 ms at 100 ms), which put ~1 s on every alert. Everything else is Faust's own code.
+- A configurable fetch wait: faust-streaming hard-codes ``fetch_max_wait_ms=1500`` for the worker's
+  consumer. A broker may hold a fetch that long even when data arrives (Tansu does: measured p50
+  365 ms per message at 1500 ms, 1.5 ms at 100 ms), which put ~1 s on every alert.
+- The batch path (``pipeline.platform.batches``): ``_drain_messages`` is Faust's own loop, except that
+  messages of a topic with a batch route go to its handler a fetched batch at a time, instead of one
+  ``wait_first(callback(message), ...)`` each (four tasks per message).
+
+Both replace private faust-streaming code: the version is pinned in pyproject.toml, and
+``tests/unit/platform/test_faust_transport.py`` fails when the upstream code they replace changes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from pipeline.platform.batches import BatchHandler, BatchRoutes, deliver, routes_of
 
 FETCH_MAX_WAIT_MS = 20
 
@@ -26,6 +37,89 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover (a worker runs it)
+        """faust.transport.consumer.Consumer._drain_messages, with the batch path."""
+        routes = routes_of(self.app)
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                ait = self.getmany(timeout=1.0)
+                await self.sleep(0)
+                if not self.should_stop:
+                    batches = await self._drain_fetched(ait, routes.handlers)
+                    await self._gather_more(batches, routes)
+                    for topic, messages in batches.items():
+                        for i in range(0, len(messages), routes.size):
+                            chunk = messages[i : i + routes.size]
+                            await deliver(self, routes.handlers[topic], chunk)
+                    await self._commit_if_due()
+                    self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                self.log.info("Broker stopped consumer, shutting down...")
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                self.log.info("Consumer shutting down for user cancel.")
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _drain_fetched(
+        self, ait: Any, routes: dict[str, BatchHandler]
+    ) -> dict[str, list[Any]]:
+        """One fetch: routed topics' messages gathered per topic, the rest through Faust's callback
+        as upstream does; read offsets and gaps kept as upstream keeps them."""
+        batches: dict[str, list[Any]] = {}
+        get_read_offset = self._read_offset.__getitem__
+        since_yield = 0
+        async for tp, message in ait:
+            since_yield += 1
+            if since_yield > 100:
+                await asyncio.sleep(0)
+                since_yield = 0
+            offset = message.offset
+            r_offset = get_read_offset(tp)
+            if r_offset is not None and offset < r_offset:
+                continue  # upstream drops it too: already read
+            gap = offset - (r_offset or 0)
+            if gap > 1 and r_offset and self.app.topics.acks_enabled_for(message.topic):
+                await self._add_gap(tp, r_offset + 1, offset)
+            handler = routes.get(tp.topic)
+            if handler is not None:
+                batches.setdefault(tp.topic, []).append(message)
+            else:
+                await self._commit_if_due()
+                await self.wait_first(self.callback(message), self.suspend_flow.wait())
+            self._read_offset[tp] = offset
+        return batches
+
+    async def _gather_more(self, batches: dict[str, list[Any]], routes: BatchRoutes) -> None:
+        """Fetch again while the batch is below its size and younger than its window."""
+        if not batches:
+            return
+        deadline = time.monotonic() + routes.within
+        while not self.should_stop and self.flow_active:
+            gathered = sum(len(m) for m in batches.values())
+            left = deadline - time.monotonic()
+            if gathered >= routes.size or left <= 0:
+                return
+            more = await self._drain_fetched(self.getmany(timeout=left), routes.handlers)
+            for topic, messages in more.items():
+                batches.setdefault(topic, []).extend(messages)
+
+    async def _commit_if_due(self) -> None:
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
 
 
 class Transport(faust_aiokafka.Transport):

@@ -1,0 +1,112 @@
+"""The Faust internals the batch path replaces or leans on, pinned: an upgrade that changes any of
+them fails here first (read the new upstream code, port the change, then update the digest)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+from pipeline.platform import batches
+
+# sha256 of the upstream source, faust-streaming 0.15.3.
+UPSTREAM = {
+    # Replaced by faust_transport._Consumer._drain_messages (the same loop, with the batch path).
+    (
+        Consumer,
+        "_drain_messages",
+    ): "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417",
+    # Extended by faust_transport._ConsumerThread (the fetch wait).
+    (
+        AIOKafkaConsumerThread,
+        "_create_worker_consumer",
+    ): "c2701bfc3e6f6cad95c2be36d6a255a86e2c57d18d36cc1082b5fb5c482d99d7",
+}
+
+
+def test_faust_is_the_pinned_version():
+    assert faust.__version__ == "0.15.3"
+
+
+@pytest.mark.parametrize(("owner", "name"), list(UPSTREAM), ids=lambda x: getattr(x, "__name__", x))
+def test_the_upstream_code_we_replace_has_not_changed(owner: type, name: str):
+    source = inspect.getsource(getattr(owner, name))
+    assert hashlib.sha256(source.encode()).hexdigest() == UPSTREAM[(owner, name)]
+
+
+def test_the_batch_path_uses_only_what_the_consumer_still_has():
+    for name in ("track_message", "ack", "getmany", "_add_gap", "commit", "wait_first"):
+        assert hasattr(Consumer, name), name
+
+
+class FakeConsumer:
+    """Just what ``deliver`` touches: tracking, acks, the monitor."""
+
+    def __init__(self) -> None:
+        self.tracked: list[Any] = []
+        self.acked: list[Any] = []
+        self.app = SimpleNamespace(monitor=SimpleNamespace(stream_inbound_time={}, events_total=0))
+
+    def track_message(self, message: Any) -> None:
+        self.tracked.append(message)
+
+    def ack(self, message: Any) -> None:
+        self.acked.append(message)
+
+
+def messages(n: int) -> list[Any]:
+    return [SimpleNamespace(tp=("transactions", i % 2), topic="transactions") for i in range(n)]
+
+
+def test_a_batch_is_tracked_handled_then_acknowledged():
+    consumer, batch, seen = FakeConsumer(), messages(4), []
+
+    async def handler(items: Any) -> None:
+        assert consumer.tracked == batch
+        assert consumer.acked == []
+        seen.extend(items)
+
+    asyncio.run(batches.deliver(consumer, handler, batch))
+    assert seen == batch
+    assert consumer.acked == batch
+    assert consumer.app.monitor.events_total == 4
+    assert set(consumer.app.monitor.stream_inbound_time) == {
+        ("transactions", 0),
+        ("transactions", 1),
+    }
+
+
+def test_a_cancelled_batch_is_never_acknowledged():
+    consumer = FakeConsumer()
+
+    async def handler(items: Any) -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(batches.deliver(consumer, handler, messages(3)))
+    assert consumer.acked == []
+
+
+def test_a_bug_stops_the_process_without_acknowledging(monkeypatch: pytest.MonkeyPatch):
+    consumer, stopped = FakeConsumer(), []
+
+    def stop_hard(what: str) -> None:
+        stopped.append(what)
+        raise SystemExit(70)
+
+    monkeypatch.setattr(batches, "stop_hard", stop_hard)
+
+    async def handler(items: Any) -> None:
+        raise AttributeError("a bug")
+
+    with pytest.raises(SystemExit):
+        asyncio.run(batches.deliver(consumer, handler, messages(2)))
+    assert consumer.acked == []
+    assert stopped == ["handling a batch of 2 from transactions"]

@@ -1,43 +1,16 @@
-"""How every agent consumes: batches acknowledged only after their work is committed, and batches
-that one message breaks split until that message stands alone.
-
-Faust's ``take()`` and ``take_events()`` acknowledge their events in a ``finally``: an exception, a
-cancellation or the app crashing beside the agent would acknowledge (and soon commit) a batch that
-was never written. ``noack_take`` yields without acknowledging; ``consume`` acknowledges after the
-handler returned, and only then.
-"""
+"""What every batch handler shares: a batch that one message breaks is split until that message
+stands alone, and where a consumed message came from. (Delivery and acknowledgement: ``batches``.)"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from models.batch import SourceMessage
-from pipeline.platform.failures import Failure, classify, stop_hard
+from pipeline.platform.failures import Failure, classify
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-async def consume(
-    stream: Any, size: int, within: float, handle: Callable[[Sequence[Any]], Awaitable[object]]
-) -> None:
-    """Hand each batch of events to ``handle``; acknowledge it once ``handle`` has returned.
-
-    ``handle`` deals with content and transient failures itself. Anything that still escapes it is
-    a bug: the process stops without acknowledging the batch. A cancellation (shutdown, rebalance,
-    the app crashing) leaves the batch unacknowledged: it is redelivered.
-    """
-    async for events in stream.noack_take(size, within=within):
-        try:
-            await handle(events)
-        except asyncio.CancelledError:
-            raise
-        except BaseException:
-            stop_hard(f"handling a batch of {len(events)} from {stream}")
-        for event in events:
-            await stream.ack(event)
 
 
 async def isolate(

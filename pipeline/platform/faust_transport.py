@@ -49,8 +49,13 @@ class _Consumer(faust_aiokafka.Consumer):
                 ait = self.getmany(timeout=1.0)
                 await self.sleep(0)
                 if not self.should_stop:
+                    generation = self.app.consumer_generation_id
                     batches = await self._drain_fetched(ait, routes.handlers)
                     await self._gather_more(batches, routes)
+                    if self.app.consumer_generation_id != generation:
+                        # A rebalance while the batch gathered: its partitions may be someone
+                        # else's now. Nothing of it was tracked; their owners fetch it again.
+                        batches = {}
                     for topic, messages in batches.items():
                         for i in range(0, len(messages), routes.size):
                             chunk = messages[i : i + routes.size]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.money import MoneyError, parse_amount
-from pipeline.platform.db import connect, iso
+from pipeline.platform.db import connect, with_iso
 from pipeline.platform.queries import rows_sync, run_sync
 
 
@@ -91,12 +91,11 @@ def list_alerts(
         )
     return [
         {
-            **r,
+            **with_iso(r, "window_start", "window_end", "event_time", "detected_at"),
             "alert_id": str(r["alert_id"]),
             "observed": str(r["observed"]),
             "expected": str(r["expected"]),
             "ratio": None if r["ratio"] is None else str(r["ratio"]),
-            **{k: iso(r[k]) for k in ("window_start", "window_end", "event_time", "detected_at")},
         }
         for r in found
     ]

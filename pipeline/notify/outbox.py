@@ -14,7 +14,7 @@ import psycopg
 
 import sql
 from models.notification import Channel, notification_id
-from pipeline.platform.db import iso
+from pipeline.platform.db import with_iso
 from pipeline.platform.logs import redact
 from pipeline.platform.queries import rows, run
 from pipeline.security import pii
@@ -175,11 +175,4 @@ async def list_notifications(
     conn: psycopg.AsyncConnection, status: str | None, limit: int
 ) -> list[dict[str, Any]]:
     listed = await rows(conn, "notify/list", status=status, limit=limit)
-    return [
-        {
-            **r,
-            **{k: str(r[k]) for k in _LISTED_IDS},
-            **{k: iso(r[k]) for k in _LISTED_TIMES},
-        }
-        for r in listed
-    ]
+    return [{**with_iso(r, *_LISTED_TIMES), **{k: str(r[k]) for k in _LISTED_IDS}} for r in listed]

@@ -39,8 +39,9 @@ def configure_batches(app: Any, size: int, within: float) -> None:
 
 
 def route_batches(app: Any, topic: Any, handler: BatchHandler, agent_name: str) -> None:
-    """Deliver ``topic``'s messages to ``handler`` in fetched batches, on ``app``'s consumer."""
-    routes_of(app).handlers[topic.get_topic_name()] = handler
+    """Deliver ``topic``'s messages to ``handler`` in fetched batches, on ``app``'s consumer
+    (after ``configure_batches``)."""
+    app.__dict__[_ROUTES].handlers[topic.get_topic_name()] = handler
 
     @app.agent(topic, name=agent_name)
     async def subscribed(stream):  # type: ignore[no-untyped-def]
@@ -48,8 +49,12 @@ def route_batches(app: Any, topic: Any, handler: BatchHandler, agent_name: str) 
             pass
 
 
+# An app that routes nothing: every message takes Faust's own path.
+_NO_ROUTES = BatchRoutes(size=1, within=0.0)
+
+
 def routes_of(app: Any) -> BatchRoutes:
-    return app.__dict__.setdefault(_ROUTES, BatchRoutes(size=2000, within=0.01))
+    return app.__dict__.get(_ROUTES, _NO_ROUTES)
 
 
 async def deliver(consumer: Any, handler: BatchHandler, messages: list[Any]) -> None:

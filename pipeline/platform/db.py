@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import psycopg.sql
@@ -23,6 +24,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def iso(moment: datetime | None) -> str | None:
     """A timestamp for JSON output."""
     return None if moment is None else moment.isoformat()
+
+
+def with_iso(row: dict[str, Any], *columns: str) -> dict[str, Any]:
+    """``row`` with these timestamp columns made JSON-ready, in place of the originals."""
+    return {**row, **{c: iso(row[c]) for c in columns}}
 
 
 def sqlalchemy_url(url: str) -> str:

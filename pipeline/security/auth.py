@@ -26,7 +26,7 @@ from config import Settings
 from models.access import InvalidUser, Principal, Role, Unauthenticated
 from models.errors import PulseError
 from models.throttle import FailureThrottle
-from pipeline.platform.db import LazyPool, connect, iso
+from pipeline.platform.db import LazyPool, connect, with_iso
 from pipeline.platform.queries import row, row_sync, rows_sync, run, run_sync
 from pipeline.security import keyring
 
@@ -101,11 +101,7 @@ def disable_user(database_url: str, username: str) -> None:
 def list_users(database_url: str) -> list[dict[str, Any]]:
     with connect(database_url) as conn:
         users = rows_sync(conn, "security/list_users")
-    return [_with_times(u, "created_at", "disabled_at") for u in users]
-
-
-def _with_times(row: dict[str, Any], *columns: str) -> dict[str, Any]:
-    return {**row, **{c: iso(row[c]) for c in columns}}
+    return [with_iso(u, "created_at", "disabled_at") for u in users]
 
 
 # Bearer tokens
@@ -186,7 +182,7 @@ def revoke_api_key(database_url: str, key_id: str) -> None:
 def list_api_keys(database_url: str) -> list[dict[str, Any]]:
     with connect(database_url) as conn:
         keys = rows_sync(conn, "security/list_api_keys")
-    return [_with_times(k, "created_at", "revoked_at", "last_used_at") for k in keys]
+    return [with_iso(k, "created_at", "revoked_at", "last_used_at") for k in keys]
 
 
 class Authenticator:

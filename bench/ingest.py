@@ -23,8 +23,10 @@ from bench.common import (
 from config import Settings
 from models.batch import SourceMessage, triage
 from pipeline.alerts.detection import AnomalyDetector
+from pipeline.devtools.local_table import LocalTable
 from pipeline.devtools.produce import produce
 from pipeline.ingest.sink import TransactionSink
+from tables.spike_windows import SpikeWindows
 
 
 async def raw_consume_rate(stack: BenchStack, n: int) -> float:
@@ -56,7 +58,10 @@ async def raw_consume_rate(stack: BenchStack, n: int) -> float:
 
 async def sink_alone_rate(database_url: str, values: list[bytes], batch: int) -> float:
     """The worker's triage, sink and anomaly detection on the same messages, without Kafka."""
-    sink = TransactionSink(database_url, AnomalyDetector(Settings()))
+    settings = Settings()
+    # The windows' table without a broker: the store and the records, no changelog round trip.
+    windows = SpikeWindows(LocalTable(), "transactions", settings.late_event_seconds * 1_000_000)
+    sink = TransactionSink(database_url, AnomalyDetector(settings, windows))
     started = time.perf_counter()
     for i in range(0, len(values), batch):
         chunk = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import alert_latency, ingest, memory, pools, stream_job, top5
+from bench import alert_latency, ingest, memory, pools, recovery, stream_job, top5
 from bench.common import RESULTS
 
 BENCHMARKS = {
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "top5": top5.main,
     "pools": pools.main,
     "memory": memory.main,
+    "recovery": recovery.main,
 }
 
 

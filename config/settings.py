@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Also commit consumed offsets after this many acknowledged messages.",
     )
+    session_timeout: float = Field(
+        default=3.0,
+        ge=1.0,
+        le=300.0,
+        description="A worker that stops heartbeating leaves the group after this long (seconds).",
+    )
 
     default_threshold: Decimal = Field(
         default=Decimal("10000.00"),

@@ -29,6 +29,7 @@ from pipeline.pools.api import PoolApi
 from pipeline.pools.commands import PoolCommandHandler
 from pipeline.pools.publisher import PoolEventPublisher
 from pipeline.security.middleware import WebSecurity
+from tables.spike_windows import SpikeWindows
 
 
 def bootstrap(settings: Settings) -> faust.App:
@@ -54,7 +55,13 @@ def bootstrap(settings: Settings) -> faust.App:
 
 def _wire_transactions(app: faust.App, settings: Settings, topics: FaustTopics) -> None:
     database_url = settings.resolved_database_url()
-    detector = AnomalyDetector(settings)
+    windows = SpikeWindows.define(
+        app,
+        TRANSACTIONS.name,
+        TRANSACTIONS.partition_count(settings.topic_partitions),
+        settings.late_event_seconds * 1_000_000,
+    )
+    detector = AnomalyDetector(settings, windows)
     publisher = AlertPublisher(database_url, topics.alerts, detector.rules)
 
     async def partition_count() -> int | None:

@@ -186,6 +186,20 @@ class Api:
         return self.call("GET", path)
 
 
+def ops_get(worker: Worker, path: str) -> tuple[int, Any]:
+    """GET one of Faust's own pages as ops would, once the worker's web server answers."""
+    api = Api(worker.port, issue_token(worker.stack, "ops", "ops"))
+
+    def answered() -> tuple[int, Any] | None:
+        worker.assert_alive()
+        try:
+            return api.get(path)
+        except OSError:
+            return None
+
+    return wait_until(answered, 60, f"the worker's answer to GET {path}")
+
+
 def api_ready(worker: Worker, token: str | None) -> Api:
     """The worker's API once it answers pool queries (web server up, database reachable)."""
     api = Api(worker.port, token)

@@ -1,21 +1,31 @@
-"""Anomaly detection inside the sink's database transaction.
+"""Anomaly detection inside the sink's database transaction, on windows kept in Faust tables.
 
-The spike windows are kept in memory, but they are only ever a cache of what PostgreSQL holds: the
-stored transactions flagged ``in_spike_window``, and each syndicate's watermark, first event and
-open spike, all written in the same database transaction as the rows that moved them. So a crash,
-a redelivery or a rebalance can never count an event twice (the same reason the aggregates are
-exact), and a restarted worker rebuilds exactly the windows it had at its last commit.
+The spike windows live in table ``spike-windows`` (tables.spike_windows); this keeps the ones in use
+in memory, applies each newly stored transaction to them in consumption order, and writes the
+syndicates a batch moved back to the table after the database commit, before the batch is
+acknowledged. The changelog therefore runs ahead of the committed offsets, never behind them, and
+can also lag the database (a crash between the commit and the table write). A transaction is
+applied exactly once because each syndicate's window remembers the last source offset applied to
+it, and the sink says which transactions are stored from this very source position (new rows, or
+rows a crashed attempt stored before its table write landed): those are applied when their offset
+is past the window's, and a redelivered duplicate from another position never is.
 
-A syndicate's window is loaded when a batch first brings it, before that batch's rows are inserted
-(loaded after, it would read them and count them twice). Each source partition's version in
-``partition_state`` tells whether another worker wrote the partition since this one did; if so, its
-cached windows are dropped and loaded again.
+Each source partition's version in ``partition_state`` tells whether another worker wrote the
+partition since this one did (a rebalance); if so, its windows are read from the table again, which
+Faust restored from the changelog when the partition came back.
+
+The table can also miss what the database has: the changelog can be lost (the embedded broker keeps
+it in memory only) or restored short of its end.
+So the newest source offset applied is kept for each partition in both places (``partition_state``
+and the table's partition mark); when a worker first reads a partition's windows and the database
+is ahead, the rows stored from the offsets in between are applied again, in offset order, from
+PostgreSQL, before the batch. Their windows' own offsets skip what the table did get.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,15 +37,16 @@ from models.anomaly import (
     Alert,
     PartitionWindows,
     SyndicateWindow,
-    from_micros,
     large_transaction,
     to_micros,
 )
-from models.batch import Accepted
+from models.batch import Accepted, SourceMessage
+from models.transaction import Transaction
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform import metrics
 from pipeline.platform.db import iso
 from pipeline.platform.queries import rows, run, run_many
+from tables.spike_windows import Kept, SpikeWindows
 
 log = logging.getLogger(__name__)
 TOPIC = "transactions"
@@ -49,26 +60,27 @@ class Detection:
 
 @dataclass
 class _Cached:
-    windows: PartitionWindows
+    syndicates: dict[str, Kept]
     version: int
 
 
-def _moment(micros: int | None) -> datetime | None:
-    return None if micros is None else from_micros(micros)
-
-
 class AnomalyDetector:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, windows: SpikeWindows) -> None:
         self.rules = RulesCache(settings)
-        self.lateness = settings.late_event_seconds * 1_000_000
+        self.windows = windows
+        self.rule = PartitionWindows(settings.late_event_seconds * 1_000_000)
         self._partitions: dict[int, _Cached] = {}
+        # Windows moved by the current batch, and the newest offset applied in each partition,
+        # written to the table by ``persist``.
+        self._moved: dict[int, dict[str, Kept]] = {}
+        self._marks: dict[int, int] = {}
 
     def invalidate(self, partitions: Sequence[int] | None = None) -> None:
-        """Forget in-memory state (after a failed transaction): it is reloaded from PostgreSQL."""
-        if partitions is None:
-            self._partitions.clear()
-        for p in partitions or ():
+        """Forget in-memory state (after a failed attempt): it is read from the table again."""
+        for p in list(self._partitions) if partitions is None else partitions:
             self._partitions.pop(p, None)
+            self._moved.pop(p, None)
+            self._marks.pop(p, None)
 
     async def prepare(self, conn: psycopg.AsyncConnection, accepted: Sequence[Accepted]) -> None:
         """Bring the windows of the batch's syndicates up to date, before its rows are inserted."""
@@ -81,43 +93,79 @@ class AnomalyDetector:
         stored = await rows(
             conn, "alerts/partition_versions", topic=TOPIC, partitions=sorted(by_partition)
         )
-        versions = {r["partition"]: r["version"] for r in stored}
+        known = {r["partition"]: r for r in stored}
         for p, syndicates in sorted(by_partition.items()):
-            version = versions.get(p, 0)
+            state = known.get(p, {"version": 0, "applied_offset": None})
             cached = self._partitions.get(p)
-            if cached is None or cached.version != version:
+            if cached is None or cached.version != state["version"]:
                 # First sight of this partition, or someone else wrote it since.
-                cached = self._partitions[p] = _Cached(PartitionWindows(self.lateness), version)
-                log.info("spike windows of partition %d reset (version %d)", p, version)
-            await self._load_syndicates(conn, cached.windows, syndicates)
+                cached = self._partitions[p] = _Cached({}, state["version"])
+                log.info("spike windows of partition %d read afresh", p)
+                await self._catch_up(conn, p, state["applied_offset"])
+            self._load(p, syndicates)
 
-    async def _load_syndicates(
-        self, conn: psycopg.AsyncConnection, windows: PartitionWindows, syndicate_ids: set[str]
+    def _load(self, partition: int, syndicate_ids: Collection[str]) -> None:
+        syndicates = self._partitions[partition].syndicates
+        for s in set(syndicate_ids) - syndicates.keys():
+            kept = self.windows.load(partition, s)
+            syndicates[s] = kept if kept is not None else Kept(s, SyndicateWindow())
+
+    async def _catch_up(
+        self, conn: psycopg.AsyncConnection, partition: int, stored_upto: int | None
     ) -> None:
-        missing = sorted(s for s in syndicate_ids if s not in windows.syndicates)
-        if not missing:
+        """Apply again, from PostgreSQL, what the database has of ``partition`` and the table
+        does not: the rows stored from the source offsets after the table's mark."""
+        marked = self.windows.mark(partition)
+        if stored_upto is None or (marked is not None and marked >= stored_upto):
             return
-        stored = await rows(
+        behind = -1 if marked is None else marked
+        found = await rows(
             conn,
-            "alerts/load_syndicate_windows",
-            lookback=windows.lookback_seconds,
-            syndicates=missing,
+            "alerts/stored_since",
+            partition=partition,
+            after=behind,
+            upto=stored_upto,
         )
-        known = {r["syndicate_id"]: r for r in stored}
-        for s in missing:
-            found = known.get(s)
-            window = SyndicateWindow()
-            if found is not None:
-                window.first_event = to_micros(found["first_event"])
-                window.spike_open = found["spike_open"]
-                window.alerted_count = found["alerted_count"]
-                watermark = found["watermark"]
-                window.watermark = None if watermark is None else to_micros(watermark)
-                window.times = [to_micros(t) for t in found["times"]]
-            windows.syndicates[s] = window
+        log.warning(
+            "spike windows of partition %d: the table has offsets up to %d, the database up to"
+            " %d; applying the %d rows in between from the database",
+            partition,
+            behind,
+            stored_upto,
+            len(found),
+        )
+        again = [
+            Accepted(
+                Transaction(
+                    r["transaction_id"],
+                    r["investor_id"],
+                    r["syndicate_id"],
+                    r["transaction_amount"],
+                    r["transaction_date"],
+                    r["currency"],
+                ),
+                SourceMessage(TOPIC, partition, r["source_offset"], None, None),
+            )
+            for r in found
+        ]
+        self._load(partition, {a.transaction.syndicate_id for a in again})
+        alerts, _ = self._apply(partition, again)
+        # Stored with their rows, in the transaction that stored those; any missing is stored now.
+        await self._insert_alerts(
+            conn, await self._not_stored(conn, alerts, {a.transaction_id for a in alerts})
+        )
+        metrics.WINDOW_CATCH_UPS.inc(len(again))
+        self._marks[partition] = stored_upto
 
-    async def detect(self, conn: psycopg.AsyncConnection, stored: Sequence[Accepted]) -> Detection:
-        """Apply newly stored transactions, in consumption order; write alerts and state.
+    async def detect(
+        self,
+        conn: psycopg.AsyncConnection,
+        stored: Sequence[Accepted],
+        replayed: Collection[str] = (),
+    ) -> Detection:
+        """Apply the transactions stored from their own source position, in consumption order;
+        write alerts and the partitions' versions and newest offsets. ``replayed`` names those
+        stored by an earlier attempt (their alerts may stand already).
 
         The batch must have been ``prepare``d in the same database transaction.
         """
@@ -128,68 +176,79 @@ class AnomalyDetector:
         if not by_partition:
             return result
         late_ids: list[str] = []
-        # What each touched syndicate's stored row said before this batch: only changes are written.
-        before: dict[str, tuple[object, ...]] = {}
-        touched: dict[str, SyndicateWindow] = {}
         for partition, accepted in by_partition.items():
-            windows = self._partitions[partition].windows
-            for a in sorted(accepted, key=lambda r: r.source.offset):
-                t = a.transaction
-                rules = self.rules.get(t.syndicate_id)
-                large = large_transaction(t, rules)
-                if large:
-                    result.alerts.append(large)
-                window = windows.syndicates[t.syndicate_id]
-                if t.syndicate_id not in before:
-                    before[t.syndicate_id] = window.state()
-                    touched[t.syndicate_id] = window
-                counted, spike = windows.observe(t, window, rules)
-                if not counted:
-                    late_ids.append(t.transaction_id)
-                if spike:
-                    result.alerts.append(spike)
-        changed = {s: w for s, w in touched.items() if before[s] != w.state()}
+            alerts, late = self._apply(partition, accepted)
+            result.alerts += alerts
+            late_ids += late
+            self._marks[partition] = max(a.source.offset for a in accepted)
         result.late = len(late_ids)
         metrics.LATE_EVENTS.inc(result.late)
-        await self._save(conn, sorted(by_partition), changed, late_ids)
-        if result.alerts:
-            await self._insert_alerts(conn, result)
-        return result
-
-    async def _save(
-        self,
-        conn: psycopg.AsyncConnection,
-        partitions: list[int],
-        changed: dict[str, SyndicateWindow],
-        late_ids: list[str],
-    ) -> None:
         if late_ids:
             await run(conn, "alerts/mark_late", transaction_ids=late_ids)
-        activity = [
-            (s, _moment(w.first_event), w.spike_open, w.alerted_count)
-            for s, w in sorted(changed.items())
-            if w.first_event is not None
-        ]
-        if activity:
-            columns = [list(c) for c in zip(*activity, strict=True)]
-            await run(
-                conn,
-                "alerts/save_syndicate_activity",
-                **dict(
-                    zip(
-                        ("syndicate_ids", "first_events", "spikes_open", "alerted_counts"),
-                        columns,
-                        strict=True,
-                    )
-                ),
-            )
+        partitions = sorted(by_partition)
         bumped = await rows(
-            conn, "alerts/bump_partition_versions", topic=TOPIC, partitions=partitions
+            conn,
+            "alerts/bump_partition_versions",
+            topic=TOPIC,
+            partitions=partitions,
+            offsets=[self._marks[p] for p in partitions],
         )
         for r in bumped:
             self._partitions[r["partition"]].version = r["version"]
+        if replayed and result.alerts:
+            result.alerts = await self._not_stored(conn, result.alerts, replayed)
+        if result.alerts:
+            await self._insert_alerts(conn, result.alerts)
+        return result
 
-    async def _insert_alerts(self, conn: psycopg.AsyncConnection, result: Detection) -> None:
+    def _apply(self, partition: int, accepted: Sequence[Accepted]) -> tuple[list[Alert], list[str]]:
+        """The rules over one partition's transactions, in offset order: (alerts, late ids)."""
+        alerts: list[Alert] = []
+        late_ids: list[str] = []
+        syndicates = self._partitions[partition].syndicates
+        moved = self._moved.setdefault(partition, {})
+        for a in sorted(accepted, key=lambda r: r.source.offset):
+            t = a.transaction
+            kept = syndicates[t.syndicate_id]
+            if kept.applied is not None and a.source.offset <= kept.applied:
+                continue  # applied, and its table write landed, before a crash
+            rules = self.rules.get(t.syndicate_id)
+            large = large_transaction(t, rules)
+            if large:
+                alerts.append(large)
+            counted, spike = self.rule.observe(t, kept.window, rules)
+            if counted:
+                kept.count(to_micros(t.transaction_date))
+            else:
+                late_ids.append(t.transaction_id)
+            if spike:
+                alerts.append(spike)
+            kept.applied = a.source.offset
+            moved[t.syndicate_id] = kept
+        return alerts, late_ids
+
+    async def persist(self) -> None:
+        """Write the windows the batch moved, and the partitions' marks, to the table; after the
+        database commit."""
+        moved = {p: list(kept.values()) for p, kept in self._moved.items() if kept}
+        await self.windows.save(moved, dict(self._marks))
+        self._moved.clear()
+        self._marks.clear()
+
+    async def _not_stored(
+        self, conn: psycopg.AsyncConnection, alerts: list[Alert], replayed: Collection[str]
+    ) -> list[Alert]:
+        """The alerts of a replayed attempt that are not stored yet (published once, not twice)."""
+        maybe = [a.alert_id for a in alerts if a.transaction_id in replayed]
+        if not maybe:
+            return alerts
+        found = await rows(conn, "alerts/existing_alerts", alert_ids=maybe)
+        standing = {r["alert_id"] for r in found}
+        return [a for a in alerts if a.alert_id not in standing]
+
+    async def _insert_alerts(self, conn: psycopg.AsyncConnection, alerts: list[Alert]) -> None:
+        if not alerts:
+            return
         await run_many(
             conn,
             "alerts/insert_alert",
@@ -207,10 +266,10 @@ class AnomalyDetector:
                     "event_time": a.event_time,
                     "details": orjson.dumps(a.details).decode(),
                 }
-                for a in result.alerts
+                for a in alerts
             ),
         )
-        for a in result.alerts:
+        for a in alerts:
             metrics.ALERTS.labels(a.kind.value).inc()
 
 

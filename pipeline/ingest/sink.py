@@ -80,20 +80,26 @@ class TransactionSink:
                 await run(conn, "ingest/lock_partitions", partitions=partitions)
             if self.detector is not None and accepted:
                 await self.detector.prepare(conn, accepted)
+            here: set[str] = set()
             if accepted:
-                result.inserted = await self._insert(conn, accepted, result)
-            if self.detector is not None and result.inserted:
-                new = set(result.inserted)
+                result.inserted, here = await self._insert(conn, accepted, result)
+            if self.detector is not None and here:
                 detection = await self.detector.detect(
-                    conn, [a for a in accepted if a.transaction.transaction_id in new]
+                    conn,
+                    [a for a in accepted if a.transaction.transaction_id in here],
+                    replayed=here.difference(result.inserted),
                 )
                 result.alerts, result.late = detection.alerts, detection.late
             await dead_letters.store(conn, result.dead)
+        if self.detector is not None:
+            await self.detector.persist()
         return result
 
     async def _insert(
         self, conn: psycopg.AsyncConnection, accepted: list[Accepted], result: SinkResult
-    ) -> list[str]:
+    ) -> tuple[list[str], set[str]]:
+        """The ids inserted now, and the ids stored from their own source position: those, plus
+        any an earlier attempt at this very batch stored before it crashed."""
         async with conn.cursor(row_factory=dict_row) as cur:
             async with cur.copy(_COPY_STAGED) as copy:
                 for a in accepted:
@@ -112,7 +118,10 @@ class TransactionSink:
                     )
             await cur.execute(sql.load("ingest/insert_transactions"))
             inserted = [r["transaction_id"] for r in await cur.fetchall()]
+            here = set(inserted)
             if len(inserted) < len(accepted):
+                await cur.execute(sql.load("ingest/stored_here"))
+                here = {r["transaction_id"] for r in await cur.fetchall()}
                 await cur.execute(sql.load("ingest/conflicting_duplicates"))
                 by_position = {(a.source.partition, a.source.offset): a for a in accepted}
                 conflicts = [
@@ -123,4 +132,4 @@ class TransactionSink:
                     conflict(a.source, a.transaction.transaction_id) for a in conflicts
                 )
                 result.duplicates = len(accepted) - len(inserted) - len(conflicts)
-        return inserted
+        return inserted, here

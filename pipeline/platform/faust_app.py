@@ -28,10 +28,13 @@ def create_app(settings: Settings, middlewares: Sequence[Any] = ()) -> faust.App
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,
-        # Joining a group on the embedded broker takes ~30 s with Kafka's defaults.
+        # Joining a group on the embedded broker takes ~30 s with Kafka's defaults, and a
+        # replacement for a killed worker joins only once the dead member's session has expired:
+        # the session timeout bounds recovery (docs/PERFORMANCE.md). Heartbeats come from the
+        # consumer's own thread, so a busy event loop does not miss them.
         broker_rebalance_timeout=3.0,
-        broker_session_timeout=6.0,
-        broker_heartbeat_interval=1.0,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(1.0, settings.session_timeout / 3),
         # Offsets are only committed for acknowledged events, i.e. after the database
         # commit; committing often keeps the redelivered tail after a crash short.
         broker_commit_interval=settings.commit_interval,
@@ -50,5 +53,9 @@ def create_app(settings: Settings, middlewares: Sequence[Any] = ()) -> faust.App
         },
         broker_credentials=kafka_credentials(settings),
         producer_linger=0.005,
+        # A changelog can hold less than a worker's own RocksDB copy of it (the embedded broker
+        # keeps topics in memory only): Faust would take that for lost data and crash. The spike
+        # windows find and make up whatever their table misses (pipeline.alerts.detection).
+        recovery_consistency_check=False,
         logging_config=logging_config(settings.log_level, settings.log_format),
     )

@@ -1,4 +1,4 @@
-"""Faust's aiokafka transport with two changes.
+"""Faust's aiokafka transport with three changes.
 
 - A configurable fetch wait: faust-streaming hard-codes ``fetch_max_wait_ms=1500`` for the worker's
   consumer. A broker may hold a fetch that long even when data arrives (Tansu does: measured p50
@@ -6,6 +6,11 @@
 - The batch path (``pipeline.platform.batches``): ``_drain_messages`` is Faust's own loop, except that
   messages of a topic with a batch route go to its handler a fetched batch at a time, instead of one
   ``wait_first(callback(message), ...)`` each (four tasks per message).
+- Highwaters past the last record. The embedded broker answers "latest offset" with one past the
+  first record of a partition's last batch, not one past its last record; Faust restores a table
+  from its changelog up to that, and the records after it, still on their way from the fetcher,
+  reach the table's store after the worker has started writing it. ``highwaters`` reads the
+  partition's last batch to find the true end (on Kafka the two agree and nothing changes).
 
 Both replace private faust-streaming code: the version is pinned in pyproject.toml, and
 ``tests/unit/platform/test_faust_transport.py`` fails when the upstream code they replace changes.
@@ -15,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -37,6 +44,48 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def highwaters(self, *partitions: Any) -> Mapping[Any, int]:
+        reported = dict(await super().highwaters(*partitions))
+        return await self._past_last_records(reported)
+
+    async def _past_last_records(self, reported: dict[Any, int]) -> dict[Any, int]:
+        """Each partition's end: one past the last record there is, read from the reported end's
+        batch on. (The embedded broker reports the first record of the last batch, plus one.)"""
+        probed = {tp: end for tp, end in reported.items() if end}
+        if not probed:
+            return reported
+        conf = self.app.conf
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=faust_aiokafka.server_list(
+                self.transport.url, self.transport.default_port
+            ),
+            enable_auto_commit=False,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            **faust_aiokafka.credentials_to_aiokafka_auth(
+                conf.broker_credentials, conf.ssl_context
+            ),
+        )
+        await reader.start()
+        ends = dict(reported)
+        try:
+            parts = {tp: TopicPartition(tp.topic, tp.partition) for tp in probed}
+            reader.assign(list(parts.values()))
+            for tp, end in probed.items():
+                reader.seek(parts[tp], end - 1)
+            back = {v: k for k, v in parts.items()}
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                fetched = await reader.getmany(timeout_ms=100)
+                if not any(fetched.values()):
+                    break  # read to the end of every partition
+                for part, records in fetched.items():
+                    if records:
+                        tp = back[part]
+                        ends[tp] = max(ends[tp], records[-1].offset + 1)
+        finally:
+            await reader.stop()
+        return ends
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover (a worker runs it)
         """faust.transport.consumer.Consumer._drain_messages, with the batch path."""

@@ -24,6 +24,10 @@ SINK_RETRIES = Counter(
 LATE_EVENTS = Counter(
     "pulse_late_events_total", "Transactions stored but too late for the spike windows"
 )
+WINDOW_CATCH_UPS = Counter(
+    "pulse_window_catch_up_rows_total",
+    "Stored transactions applied again to the spike windows because their table had missed them",
+)
 ALERTS = Counter("pulse_alerts_total", "Alerts raised", ["kind"])
 NOTIFICATIONS = Counter(
     "pulse_notifications_total", "Notification outcomes", ["channel", "outcome"]

@@ -14,7 +14,16 @@ import pytest
 from pipeline.devtools import oracle
 from pipeline.devtools.environment import NO_COMMITS
 from pipeline.platform import db
-from tests.harness import Stack, Worker, metric, transaction, wait_until
+from tests.harness import (
+    Api,
+    Stack,
+    Worker,
+    issue_token,
+    metric,
+    ops_get,
+    transaction,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -146,6 +155,35 @@ def test_planted_spikes_and_large_transactions_give_exactly_the_expected_alerts(
     )
     assert alert_ids(stack.database_url) == first_ids
     assert stored(stack.database_url) == len(stream)
+
+    # Ops read a syndicate's live windows on Faust's own table page; nobody else may.
+    window_counts_are_on_the_table_page(stack, second, stream, "syn-07")
+
+
+def window_counts_are_on_the_table_page(
+    stack: Stack, worker: Worker, stream: list[dict], syndicate: str
+) -> None:
+    # The events the windows counted: in stream order, none more than 2 minutes behind the newest.
+    times: list[datetime] = []
+    for r in stream:
+        if r["syndicate_id"] == syndicate:
+            at = datetime.fromisoformat(r["transaction_date"])
+            if not times or at >= max(times) - timedelta(minutes=2):
+                times.append(at)
+    times.sort()
+    newest = times[-1]
+    last_5 = sum(newest - timedelta(minutes=5) < t for t in times)
+    hour_before = sum(
+        newest - timedelta(minutes=65) < t <= newest - timedelta(minutes=5) for t in times
+    )
+    path = f"/table/spike-windows/{syndicate}/"
+    status, page = ops_get(worker, path)
+    assert status == 200, page
+    assert (page["last_5_minutes"], page["previous_hour"]) == (last_5, hour_before)
+    assert page["syndicate_id"] == syndicate
+    assert datetime.fromisoformat(page["as_of"]) == newest
+    manager = issue_token(stack, "fm-reader", "fund_manager", manager_id="fm-1")
+    assert Api(worker.port, manager).get(path)[0] == 403
 
 
 def test_a_kill_right_after_a_burst_below_the_level_raises_no_false_spike(

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_repeated_sigkills_change_nothing():
-    outcome = chaos.kills(n_kills=2, syndicates=30, hours=2.0, seed=4)
+    outcome = chaos.kills(n_kills=2, syndicates=30, hours=6.0, seed=4)
     assert outcome.faults >= 1
     assert outcome.differences == 0, outcome.detail
 

@@ -1,0 +1,33 @@
+"""A stand-in for a Faust table where there is no broker: the sink measured alone (bench) and the
+detector's exactness tests. ``data`` is the worker's local store; ``changelog`` holds what the
+changelog topic would, so a worker "restarted elsewhere" is a new table restored from it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+
+class LocalTable:
+    def __init__(self, changelog: dict[str, Any] | None = None) -> None:
+        self.changelog: dict[str, Any] = dict(changelog or {})
+        self.data: dict[str, Any] = dict(self.changelog)
+        # Decides, per record sent, whether the changelog gets it (a crash loses the rest).
+        self.lands: Callable[[str], bool] = lambda key: True
+
+    def restored(self) -> LocalTable:
+        """The table as a worker elsewhere restores it: from the changelog only."""
+        return LocalTable(self.changelog)
+
+    def send_changelog(self, partition: int | None, key: str, value: Any, **_: Any) -> Any:
+        sent: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.lands(key):
+            if value is None:
+                self.changelog.pop(key, None)
+            else:
+                self.changelog[key] = value
+            sent.set_result(partition)
+        else:
+            sent.set_exception(ConnectionError("the changelog send was lost"))
+        return sent

@@ -1,0 +1,7 @@
+-- Staged rows stored from this very source position: inserted now, or by an earlier attempt at
+-- the same batch that crashed before its spike windows reached their table. A redelivered
+-- duplicate from another position is not among them.
+SELECT s.transaction_id
+FROM staged_transactions s
+JOIN transactions t USING (transaction_id)
+WHERE t.source_partition = s.source_partition AND t.source_offset = s.source_offset

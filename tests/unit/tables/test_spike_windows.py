@@ -1,0 +1,131 @@
+"""The spike windows' table layout: a syndicate's window survives a write and a read back exactly,
+segments seal and expire, and a record the changelog did not confirm goes again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from models.anomaly import MINUTE, SyndicateWindow
+from pipeline.devtools.local_table import LocalTable
+from tables.spike_windows import SEGMENT, Kept, SpikeWindows, segment_key
+
+LATENESS = 2 * MINUTE
+
+
+def windows(table: LocalTable) -> SpikeWindows:
+    return SpikeWindows(table, "transactions", LATENESS)
+
+
+def counted(kept: Kept, times: list[int]) -> None:
+    """Apply times as detection does: into the window, and noted for the next write."""
+    for t in times:
+        window = kept.window
+        window.times.append(t)
+        window.times.sort()
+        window.first_event = min(window.first_event or t, t)
+        window.watermark = max(window.watermark or t, t)
+        kept.count(t)
+
+
+def test_a_window_reads_back_as_it_was_written_across_sealed_segments():
+    table = LocalTable()
+    store = windows(table)
+    kept = Kept("syn-1", SyndicateWindow(spike_open=True, alerted_count=9))
+    start = 1_000 * MINUTE
+    for batch in range(5):  # 5 batches of 70: two segments sealed, the rest open
+        counted(kept, [start + (batch * 70 + i) * 1_000_000 for i in range(70)])
+        kept.applied = batch * 100 + 69
+        asyncio.run(store.save({0: [kept]}, {}))
+    assert len(kept.sealed) == 350 // SEGMENT
+    assert segment_key("syn-1", 0) in table.changelog
+
+    back = windows(table.restored()).load(0, "syn-1")
+    assert back is not None
+    assert back.window == kept.window
+    assert (back.applied, back.open, back.sealed) == (469, kept.open, kept.sealed)
+    head = table.changelog["syn-1"]
+    assert head["last_5_minutes"] == 300  # (watermark - 5 min, watermark]: one a second
+    assert head["previous_hour"] == 50  # the first 50 s, before that
+
+
+def test_segments_behind_the_horizon_are_deleted_and_not_read_back():
+    table = LocalTable()
+    store = windows(table)
+    kept = Kept("syn-1", SyndicateWindow())
+    counted(kept, [i * 1_000_000 for i in range(SEGMENT + 3)])
+    kept.applied = 1
+    asyncio.run(store.save({0: [kept]}, {}))
+    assert segment_key("syn-1", 0) in table.changelog
+
+    late = 5 * 60 * MINUTE  # hours later: everything before is behind the horizon
+    counted(kept, [late])
+    kept.applied = 2
+    asyncio.run(store.save({0: [kept]}, {}))
+    assert segment_key("syn-1", 0) not in table.changelog
+    assert kept.sealed == []
+    back = windows(table.restored()).load(0, "syn-1")
+    assert back is not None
+    assert back.window.times == [late]
+
+
+def test_a_record_the_changelog_did_not_confirm_goes_again_with_the_next_write():
+    table = LocalTable()
+    store = windows(table)
+    kept = Kept("syn-1", SyndicateWindow())
+    counted(kept, [MINUTE])
+    kept.applied = 0
+    table.lands = lambda key: False
+    with pytest.raises(ConnectionError):
+        asyncio.run(store.save({0: [kept]}, {}))
+    assert "syn-1" not in table.changelog
+    assert "syn-1" in table.data
+
+    table.lands = lambda key: True
+    asyncio.run(store.save({}, {}))  # nothing new: the unconfirmed record alone
+    assert table.changelog["syn-1"]["applied"] == 0
+
+
+def test_an_unknown_syndicate_has_no_window():
+    assert windows(LocalTable()).load(0, "nobody") is None
+
+
+def test_any_prefix_of_a_write_restores_the_window_before_it_or_after_it():
+    """A crash leaves a prefix of a partition's records in the changelog: whatever prefix, the
+    restored window is the one before the write or the one after it, never a mix."""
+
+    def written(lands_first: int | None) -> tuple[LocalTable, Kept, SyndicateWindow]:
+        table = LocalTable()
+        store = windows(table)
+        kept = Kept("syn-1", SyndicateWindow())
+        counted(kept, [i * 10_000_000 for i in range(SEGMENT * 3)])  # 64 min, one every 10 s
+        kept.applied = 1
+        asyncio.run(store.save({0: [kept]}, {}))
+        before = SyndicateWindow(times=list(kept.window.times), watermark=kept.window.watermark)
+        # Later: the three segments expire and another fills up, in one write.
+        counted(kept, [140 * MINUTE + i * 1_000_000 for i in range(SEGMENT)])
+        kept.applied = 2
+        sent = iter(range(10**6))
+        table.lands = lambda key: lands_first is None or next(sent) < lands_first
+        with contextlib.suppress(ConnectionError):
+            asyncio.run(store.save({0: [kept]}, {}))
+        return table, kept, before
+
+    table, after, _ = written(None)
+    assert [n for n, _ in after.sealed] == [3]
+    for n in range(6):  # the write: a segment sealed, three deleted, a head
+        table, _, before = written(n)
+        back = windows(table.restored()).load(0, "syn-1")
+        assert back is not None
+        horizon = windows(table).shape.horizon(before.watermark)
+        if back.applied == 1:
+            assert back.window.times == [t for t in before.times if t > horizon], n
+        else:
+            assert back.applied == 2
+            assert back.window.times == [
+                t
+                for t in after.window.times
+                if t > windows(table).shape.horizon(after.window.watermark)
+            ], n

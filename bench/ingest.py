@@ -60,7 +60,8 @@ async def sink_alone_rate(database_url: str, values: list[bytes], batch: int) ->
     """The worker's triage, sink and anomaly detection on the same messages, without Kafka."""
     settings = Settings()
     # The windows' table without a broker: the store and the records, no changelog round trip.
-    windows = SpikeWindows(LocalTable(), "transactions", settings.late_event_seconds * 1_000_000)
+    table = LocalTable()
+    windows = SpikeWindows(table, table, "transactions", settings.late_event_seconds * 1_000_000)
     sink = TransactionSink(database_url, AnomalyDetector(settings, windows))
     started = time.perf_counter()
     for i in range(0, len(values), batch):
@@ -70,7 +71,9 @@ async def sink_alone_rate(database_url: str, values: list[bytes], batch: int) ->
         ]
         t = triage(chunk, datetime.now(UTC), timedelta(minutes=5))
         accepted = t.accepted + t.misrouted  # no broker here to re-key through
-        await sink.write(accepted, t.dead)
+        result = await sink.write(accepted, t.dead)
+        if result.settle is not None:
+            await result.settle()
     await sink.close()
     return len(values) / (time.perf_counter() - started)
 

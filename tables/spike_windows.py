@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+import orjson
+from faust.types import TP
 
 from models.anomaly import (
     PartitionWindows,
@@ -42,7 +45,8 @@ from tables.partitioned import on_partition
 log = logging.getLogger(__name__)
 
 NAME = "spike-windows"
-SEGMENT = 128  # times per sealed segment: a head never carries more than this many
+Settle = Callable[[], Awaitable[None]]
+SEGMENT = 32  # times per sealed segment: a head never carries more than this many
 _SEPARATOR = "\x00"  # cannot be in a syndicate id: PostgreSQL text cannot hold it
 
 
@@ -75,14 +79,13 @@ class Kept:
 class SpikeWindows:
     """Owns table ``spike-windows``: defines it, reads a syndicate's window, writes a batch's."""
 
-    def __init__(self, table: Any, source_topic: str, lateness: int) -> None:
-        """``table``: the Faust table ``define`` makes, or anything with its ``data`` mapping and
-        ``send_changelog`` (pipeline.devtools.local_table, for the sink without a broker)."""
+    def __init__(self, table: Any, changelog: Any, source_topic: str, lateness: int) -> None:
+        """``table``: the Faust table ``define`` makes (or pipeline.devtools.local_table's stand-in,
+        for the sink without a broker); ``changelog``: what sends its records (``Changelog``)."""
         self.table = table
+        self.changelog = changelog
         self.source_topic = source_topic
         self.shape = PartitionWindows(lateness)
-        # Records written to the store whose changelog send has not been confirmed yet.
-        self._unconfirmed: dict[str, int] = {}
 
     @classmethod
     def define(
@@ -90,7 +93,7 @@ class SpikeWindows:
     ) -> SpikeWindows:
         # Keys are the syndicate id's own bytes, as on ``transactions``, so Faust's router finds a
         # key's partition, and its owner, as the producer's partitioner did; values are JSON.
-        changelog = app.topic(
+        topic = app.topic(
             f"{app.conf.id}-{NAME}-changelog",
             key_serializer="raw",
             value_serializer="json",
@@ -104,11 +107,11 @@ class SpikeWindows:
         table = app.Table(
             NAME,
             partitions=partitions,
-            changelog_topic=changelog,
+            changelog_topic=topic,
             help="Each syndicate's spike windows: exact event times of its horizon, live counts.",
         )
         table.key_serializer = "raw"  # read when the store first opens, after this
-        return cls(table, source_topic, lateness)
+        return cls(table, Changelog(app, table), source_topic, lateness)
 
     def load(self, partition: int, syndicate_id: str) -> Kept | None:
         with on_partition(self.source_topic, partition):
@@ -146,37 +149,51 @@ class SpikeWindows:
             found = self.table.data.get(mark_key(partition))
         return None if found is None else found["applied"]
 
-    async def save(self, moved: dict[int, list[Kept]], marks: dict[int, int]) -> None:
-        """Write the syndicates' windows and the partitions' marks, by partition, and wait until
-        the changelog has every record (the batch is acknowledged after this). Records a failed send left unconfirmed go
-        again, from the store, with the next save."""
+    async def write(self, moved: dict[int, list[Kept]], marks: dict[int, int]) -> Settle:
+        """Write the syndicates' windows and the partitions' marks, by partition, to the store and
+        the changelog; returns what waits until the changelog has every record (the batch is
+        acknowledged after that, while the next one is already being processed)."""
         sends: list[tuple[str, int, Any]] = []
-        for key, p in list(self._unconfirmed.items()):
-            with on_partition(self.source_topic, p):
-                sends.append((key, p, self._resend(key, p)))
         for p in sorted(moved.keys() | marks.keys()):
+            records = [r for k in moved.get(p, ()) for r in self._records(k)]
+            if p in marks:  # last: a mark in the changelog implies the windows before it
+                records.append((mark_key(p), {"applied": marks[p]}))
             with on_partition(self.source_topic, p):
-                for k in moved.get(p, ()):
-                    for key, value in self._records(k):
-                        sends.append((key, p, self._put(key, p, value)))
-                if p in marks:  # last: a mark in the changelog implies the windows before it
-                    key = mark_key(p)
-                    sends.append((key, p, self._put(key, p, {"applied": marks[p]})))
-        if not sends:
-            return
-        results = await asyncio.gather(*(f for _, _, f in sends), return_exceptions=True)
-        failed: BaseException | None = None
-        for (key, p, _), result in zip(sends, results, strict=True):
-            if isinstance(result, BaseException):
-                self._unconfirmed[key] = p
-                failed = failed or result
-            else:
-                self._unconfirmed.pop(key, None)
-        if failed is not None:
-            log.warning(
-                "%d spike-window records not confirmed by the changelog", len(self._unconfirmed)
-            )
-            raise failed
+                for key, value in records:
+                    self._store(key, value)
+            for key, value in records:
+                sends.append((key, p, await self.changelog.send(p, key, value)))
+        return lambda: self._confirmed(sends)
+
+    async def save(self, moved: dict[int, list[Kept]], marks: dict[int, int]) -> None:
+        """``write``, and wait until the changelog has it."""
+        await (await self.write(moved, marks))()
+
+    async def _confirmed(self, sends: list[tuple[str, int, Any]]) -> None:
+        """Until the changelog has confirmed every record: one a send failed to deliver goes again,
+        as the store holds it now (the same value, or a newer one)."""
+        delay = 0.1
+        while sends:
+            results = await asyncio.gather(*(f for _, _, f in sends), return_exceptions=True)
+            failed: list[tuple[str, int]] = []
+            newest: dict[int, int] = {}
+            for (key, p, _), result in zip(sends, results, strict=True):
+                if isinstance(result, Exception):
+                    failed.append((key, p))
+                elif result is not None:
+                    newest[p] = max(newest.get(p, -1), result.offset)
+            for p, offset in newest.items():
+                self.changelog.confirmed(p, offset)
+            if not failed:
+                return
+            log.warning("the changelog refused %d spike-window records; sending again", len(failed))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            sends = []
+            for key, p in failed:
+                with on_partition(self.source_topic, p):
+                    value = self.table.data.get(key)
+                sends.append((key, p, await self.changelog.send(p, key, value)))
 
     def _records(self, kept: Kept) -> list[tuple[str, dict[str, Any] | None]]:
         """The segments that filled up, the head, then the expired segments (None: deleted).
@@ -204,15 +221,40 @@ class SpikeWindows:
         records += [(segment_key(kept.syndicate_id, n), None) for n, _ in expired]
         return records
 
-    def _put(self, key: str, partition: int, value: dict[str, Any] | None) -> Any:
+    def _store(self, key: str, value: dict[str, Any] | None) -> None:
         if value is None:
             self.table.data.pop(key, None)
-            return self.table.send_changelog(partition, key, None, value_serializer="raw")
-        self.table.data[key] = value
-        return self.table.send_changelog(partition, key, value)
+        else:
+            self.table.data[key] = value
 
-    def _resend(self, key: str, partition: int) -> Any:
-        return self._put(key, partition, self.table.data.get(key))
+
+class Changelog:
+    """Sends the table's changelog records through the app's producer, a batch's records at once.
+
+    Faust's own path (a table write, a ``FutureMessage``, the producer buffer's task awaiting one send
+    at a time, a callback that writes the persisted offset to RocksDB per record) cost the worker
+    ~100 µs a record, about as much as the rest of ingestion; this sends the same records, to the
+    same partitions, as the same JSON, and writes the persisted offset once per partition and batch.
+    """
+
+    def __init__(self, app: faust.App, table: Any) -> None:
+        self.app = app
+        self.table = table
+
+    async def send(self, partition: int, key: str, value: dict[str, Any] | None) -> Any:
+        return await self.app.producer.send(
+            self.table.changelog_topic_name,
+            key.encode(),
+            None if value is None else orjson.dumps(value),
+            partition,
+            None,
+            None,
+        )
+
+    def confirmed(self, partition: int, offset: int) -> None:
+        """The changelog has every record of ``partition`` up to ``offset``: Faust restores from
+        there on a restart with this store."""
+        self.table.data.set_persisted_offset(TP(self.table.changelog_topic_name, partition), offset)
 
 
 def _head(kept: Kept) -> dict[str, Any]:

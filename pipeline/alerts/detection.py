@@ -46,7 +46,7 @@ from pipeline.alerts.rules import RulesCache
 from pipeline.platform import metrics
 from pipeline.platform.db import iso
 from pipeline.platform.queries import rows, run, run_many
-from tables.spike_windows import Kept, SpikeWindows
+from tables.spike_windows import Kept, Settle, SpikeWindows
 
 log = logging.getLogger(__name__)
 TOPIC = "transactions"
@@ -227,13 +227,14 @@ class AnomalyDetector:
             moved[t.syndicate_id] = kept
         return alerts, late_ids
 
-    async def persist(self) -> None:
-        """Write the windows the batch moved, and the partitions' marks, to the table; after the
-        database commit."""
+    async def persist(self) -> Settle:
+        """Write the windows the batch moved, and the partitions' marks, to the table, after the
+        database commit; returns what waits for the changelog to have them."""
         moved = {p: list(kept.values()) for p, kept in self._moved.items() if kept}
-        await self.windows.save(moved, dict(self._marks))
+        settle = await self.windows.write(moved, dict(self._marks))
         self._moved.clear()
         self._marks.clear()
+        return settle
 
     async def _not_stored(
         self, conn: psycopg.AsyncConnection, alerts: list[Alert], replayed: Collection[str]

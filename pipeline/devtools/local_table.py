@@ -1,6 +1,6 @@
-"""A stand-in for a Faust table where there is no broker: the sink measured alone (bench) and the
-detector's exactness tests. ``data`` is the worker's local store; ``changelog`` holds what the
-changelog topic would, so a worker "restarted elsewhere" is a new table restored from it."""
+"""A stand-in for a Faust table and its changelog where there is no broker: the sink measured alone
+(bench) and the detector's exactness tests. ``data`` is the worker's local store; ``changelog`` holds
+what the changelog topic would, so a worker "restarted elsewhere" is a new table restored from it."""
 
 from __future__ import annotations
 
@@ -20,14 +20,17 @@ class LocalTable:
         """The table as a worker elsewhere restores it: from the changelog only."""
         return LocalTable(self.changelog)
 
-    def send_changelog(self, partition: int | None, key: str, value: Any, **_: Any) -> Any:
+    async def send(self, partition: int, key: str, value: Any) -> Any:
         sent: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.lands(key):
             if value is None:
                 self.changelog.pop(key, None)
             else:
                 self.changelog[key] = value
-            sent.set_result(partition)
+            sent.set_result(None)
         else:
             sent.set_exception(ConnectionError("the changelog send was lost"))
         return sent
+
+    def confirmed(self, partition: int, offset: int) -> None:
+        """Nothing to persist: the dict is the store."""

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 import sql
 from models.anomaly import Alert
 from models.batch import Accepted, DeadLetter, conflict
-from pipeline.alerts.detection import AnomalyDetector
+from pipeline.alerts.detection import AnomalyDetector, Settle
 from pipeline.platform import dead_letters
 from pipeline.platform.db import LazyConnection
 from pipeline.platform.queries import run
@@ -28,6 +28,8 @@ class SinkResult:
     dead: list[DeadLetter] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     late: int = 0
+    # What must finish before the batch may be acknowledged: the changelog of the spike windows.
+    settle: Settle | None = None
 
     @classmethod
     def combine(cls, parts: list[SinkResult]) -> SinkResult:
@@ -39,6 +41,14 @@ class SinkResult:
             total.dead += p.dead
             total.alerts += p.alerts
             total.late += p.late
+        settles = [p.settle for p in parts if p.settle is not None]
+        if settles:
+
+            async def settle_all() -> None:
+                for settle in settles:
+                    await settle()
+
+            total.settle = settle_all
         return total
 
 
@@ -92,7 +102,7 @@ class TransactionSink:
                 result.alerts, result.late = detection.alerts, detection.late
             await dead_letters.store(conn, result.dead)
         if self.detector is not None:
-            await self.detector.persist()
+            result.settle = await self.detector.persist()
         return result
 
     async def _insert(

@@ -4,7 +4,9 @@ few µs here: docs/PERFORMANCE.md).
 
 What Faust gives is kept. Each message is tracked (``track_message``: the monitor sees it, and a
 rebalance waits for it in ``wait_empty``), and acknowledged through ``Consumer.ack`` only after its
-handler returned, that is after the database commit. Faust's own commit timer and gap handling commit
+handler returned, that is after the database commit, and after whatever the handler's outcome says
+must settle first (its ``settle``: the spike windows' changelog). Settling overlaps the next batch;
+at most ``MAX_SETTLING`` batches wait to settle at a time. Faust's own commit timer and gap handling commit
 the offsets. The generation and flow checks stay in ``Consumer.getmany``, which the drain loop still
 calls. A topic keeps an agent as its public face: it subscribes the topic and shows in Faust's pages,
 but no event reaches its stream.
@@ -13,6 +15,7 @@ but no event reaches its stream.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from time import monotonic
@@ -22,6 +25,7 @@ from pipeline.platform.failures import stop_hard
 
 BatchHandler = Callable[[Sequence[Any]], Awaitable[object]]
 _ROUTES = "pulse_batch_routes"
+MAX_SETTLING = 4
 
 
 @dataclass
@@ -32,6 +36,8 @@ class BatchRoutes:
     size: int
     within: float
     handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    # Batches handled, not yet acknowledged: waiting for their outcome to settle.
+    settling: deque[asyncio.Task[None]] = field(default_factory=deque)
 
 
 def configure_batches(app: Any, size: int, within: float) -> None:
@@ -58,11 +64,11 @@ def routes_of(app: Any) -> BatchRoutes:
 
 
 async def deliver(consumer: Any, handler: BatchHandler, messages: list[Any]) -> None:
-    """One fetched batch of one topic: tracked, handled, then acknowledged, in that order.
+    """One fetched batch of one topic: tracked, handled, settled, then acknowledged, in that order.
 
     ``handler`` deals with content and transient failures itself; anything that still escapes it
-    is a bug, and the process stops without acknowledging the batch. A cancellation (shutdown, the
-    app crashing) leaves it unacknowledged: it is redelivered.
+    (or its settling) is a bug, and the process stops without acknowledging the batch. A
+    cancellation (shutdown, the app crashing) leaves it unacknowledged: it is redelivered.
     """
     monitor = consumer.app.monitor
     for message in messages:
@@ -72,12 +78,36 @@ async def deliver(consumer: Any, handler: BatchHandler, messages: list[Any]) -> 
         for tp in {m.tp for m in messages}:
             monitor.stream_inbound_time[tp] = now  # Faust's "stream is idle" check stays quiet
     try:
-        await handler(messages)
+        outcome = await handler(messages)
     except asyncio.CancelledError:
         raise
     except BaseException:
         stop_hard(f"handling a batch of {len(messages)} from {messages[0].topic}")
+    settle = getattr(outcome, "settle", None)
+    if settle is None:
+        _acknowledge(consumer, messages)
+        return
+    routes = routes_of(consumer.app)
+    routes.settling.append(asyncio.ensure_future(_settled(consumer, settle, messages)))
+    while routes.settling and (len(routes.settling) > MAX_SETTLING or routes.settling[0].done()):
+        await routes.settling.popleft()
+
+
+async def _settled(
+    consumer: Any, settle: Callable[[], Awaitable[None]], messages: list[Any]
+) -> None:
+    try:
+        await settle()
+    except asyncio.CancelledError:
+        raise
+    except BaseException:
+        stop_hard(f"settling a batch of {len(messages)} from {messages[0].topic}")
+    _acknowledge(consumer, messages)
+
+
+def _acknowledge(consumer: Any, messages: list[Any]) -> None:
     for message in messages:
         consumer.ack(message)
+    monitor = consumer.app.monitor
     if monitor is not None:
         monitor.events_total += len(messages)

@@ -4,9 +4,6 @@ segments seal and expire, and a record the changelog did not confirm goes again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-
-import pytest
 
 from models.anomaly import MINUTE, SyndicateWindow
 from pipeline.devtools.local_table import LocalTable
@@ -16,7 +13,7 @@ LATENESS = 2 * MINUTE
 
 
 def windows(table: LocalTable) -> SpikeWindows:
-    return SpikeWindows(table, "transactions", LATENESS)
+    return SpikeWindows(table, table, "transactions", LATENESS)
 
 
 def counted(kept: Kept, times: list[int]) -> None:
@@ -71,25 +68,32 @@ def test_segments_behind_the_horizon_are_deleted_and_not_read_back():
     assert back.window.times == [late]
 
 
-def test_a_record_the_changelog_did_not_confirm_goes_again_with_the_next_write():
+def test_a_record_the_changelog_refused_goes_again_until_it_lands():
     table = LocalTable()
     store = windows(table)
     kept = Kept("syn-1", SyndicateWindow())
     counted(kept, [MINUTE])
     kept.applied = 0
-    table.lands = lambda key: False
-    with pytest.raises(ConnectionError):
-        asyncio.run(store.save({0: [kept]}, {}))
-    assert "syn-1" not in table.changelog
-    assert "syn-1" in table.data
+    refusals = iter([True, True])  # the first two sends are refused
+    table.lands = lambda key: not next(refusals, False)
 
-    table.lands = lambda key: True
-    asyncio.run(store.save({}, {}))  # nothing new: the unconfirmed record alone
+    async def write_and_settle() -> None:
+        settle = await store.write({0: [kept]}, {0: 0})
+        assert "syn-1" not in table.changelog
+        assert "syn-1" in table.data  # the store has it at once
+        await settle()
+
+    asyncio.run(write_and_settle())
     assert table.changelog["syn-1"]["applied"] == 0
+    assert table.changelog["\x00partition\x000"] == {"applied": 0}
 
 
 def test_an_unknown_syndicate_has_no_window():
     assert windows(LocalTable()).load(0, "nobody") is None
+
+
+async def unsettled(store: SpikeWindows, kept: Kept) -> None:
+    await store.write({0: [kept]}, {})
 
 
 def test_any_prefix_of_a_write_restores_the_window_before_it_or_after_it():
@@ -109,8 +113,7 @@ def test_any_prefix_of_a_write_restores_the_window_before_it_or_after_it():
         kept.applied = 2
         sent = iter(range(10**6))
         table.lands = lambda key: lands_first is None or next(sent) < lands_first
-        with contextlib.suppress(ConnectionError):
-            asyncio.run(store.save({0: [kept]}, {}))
+        asyncio.run(unsettled(store, kept))  # the worker dies before its write settles
         return table, kept, before
 
     table, after, _ = written(None)

@@ -14,11 +14,13 @@ record per syndicate it touched rather than the whole horizon again:
   seal), the sealed segments' numbers, and the live counts ops read on Faust's own table page,
   ``/table/spike-windows/<syndicate_id>/``;
 - sealed segments, under ``<syndicate_id>\\x00<n>``: ``SEGMENT`` times each, written once, deleted once
-  every time in them has fallen behind the horizon.
+  every time in them has fallen behind the horizon;
+- each partition's mark, under ``\\x00partition\\x00<p>``: the newest source offset applied to it.
 
 A partition's records land in the order they were sent, so a crash leaves a prefix of them. A head
-is written after the segments it names and before the deletion of those it stopped naming: any
-prefix holds, for every syndicate, a head and every segment that head names. What a head's applied
+is written after the segments it names and before the deletion of those it stopped naming, and the
+mark after every head of its batch: any prefix holds, for every syndicate, a head and every segment
+that head names, and a mark only once all it covers is there. What a head's applied
 offset decides after a crash is pipeline.alerts.detection's.
 """
 

@@ -87,7 +87,8 @@ class SpikeWindows:
         self.table = table
         self.changelog = changelog
         self.source_topic = source_topic
-        self.shape = PartitionWindows(lateness)
+        # The rule the windows serve; its horizon decides which times are kept.
+        self.rule = PartitionWindows(lateness)
 
     @classmethod
     def define(
@@ -127,7 +128,7 @@ class SpikeWindows:
                     times.extend(segment["times"])
         watermark = head["watermark"]
         if watermark is not None:
-            horizon = self.shape.horizon(watermark)
+            horizon = self.rule.horizon(watermark)
             times = [t for t in times if t > horizon]
         times.sort()
         window = SyndicateWindow(
@@ -164,8 +165,19 @@ class SpikeWindows:
                 for key, value in records:
                     self._store(key, value)
             for key, value in records:
-                sends.append((key, p, await self.changelog.send(p, key, value)))
+                sends.append((key, p, await self._send(p, key, value)))
         return lambda: self._confirmed(sends)
+
+    async def _send(self, partition: int, key: str, value: dict[str, Any] | None) -> Any:
+        """The record's delivery, as a future; a send refused at once (the broker away) is a
+        failed delivery too, so that it goes again with the others rather than not at all: the
+        store already holds it, and the windows count it as applied."""
+        try:
+            return await self.changelog.send(partition, key, value)
+        except Exception as exc:
+            refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            refused.set_exception(exc)
+            return refused
 
     async def save(self, moved: dict[int, list[Kept]], marks: dict[int, int]) -> None:
         """``write``, and wait until the changelog has it."""
@@ -195,7 +207,7 @@ class SpikeWindows:
             for key, p in failed:
                 with on_partition(self.source_topic, p):
                     value = self.table.data.get(key)
-                sends.append((key, p, await self.changelog.send(p, key, value)))
+                sends.append((key, p, await self._send(p, key, value)))
 
     def _records(self, kept: Kept) -> list[tuple[str, dict[str, Any] | None]]:
         """The segments that filled up, the head, then the expired segments (None: deleted).
@@ -215,7 +227,7 @@ class SpikeWindows:
         expired: list[tuple[int, int]] = []
         window = kept.window
         if window.watermark is not None:
-            horizon = self.shape.horizon(window.watermark)
+            horizon = self.rule.horizon(window.watermark)
             kept.open = [t for t in kept.open if t > horizon]
             expired = [s for s in kept.sealed if s[1] <= horizon]
             kept.sealed = [s for s in kept.sealed if s[1] > horizon]

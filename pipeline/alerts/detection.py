@@ -35,7 +35,6 @@ import psycopg
 from config import Settings
 from models.anomaly import (
     Alert,
-    PartitionWindows,
     SyndicateWindow,
     large_transaction,
     to_micros,
@@ -62,25 +61,25 @@ class Detection:
 class _Cached:
     syndicates: dict[str, Kept]
     version: int
+    # The newest source offset applied to the partition's windows (-1: none), as its mark says.
+    mark: int = -1
 
 
 class AnomalyDetector:
     def __init__(self, settings: Settings, windows: SpikeWindows) -> None:
         self.rules = RulesCache(settings)
         self.windows = windows
-        self.rule = PartitionWindows(settings.late_event_seconds * 1_000_000)
+        self.rule = windows.rule
         self._partitions: dict[int, _Cached] = {}
-        # Windows moved by the current batch, and the newest offset applied in each partition,
-        # written to the table by ``persist``.
+        # Windows moved by the current batch, written to the table (with their partitions' marks)
+        # by ``persist``.
         self._moved: dict[int, dict[str, Kept]] = {}
-        self._marks: dict[int, int] = {}
 
     def invalidate(self, partitions: Sequence[int] | None = None) -> None:
         """Forget in-memory state (after a failed attempt): it is read from the table again."""
         for p in list(self._partitions) if partitions is None else partitions:
             self._partitions.pop(p, None)
             self._moved.pop(p, None)
-            self._marks.pop(p, None)
 
     async def prepare(self, conn: psycopg.AsyncConnection, accepted: Sequence[Accepted]) -> None:
         """Bring the windows of the batch's syndicates up to date, before its rows are inserted."""
@@ -115,10 +114,12 @@ class AnomalyDetector:
     ) -> None:
         """Apply again, from PostgreSQL, what the database has of ``partition`` and the table
         does not: the rows stored from the source offsets after the table's mark."""
+        cached = self._partitions[partition]
         marked = self.windows.mark(partition)
-        if stored_upto is None or (marked is not None and marked >= stored_upto):
+        cached.mark = -1 if marked is None else marked
+        if stored_upto is None or cached.mark >= stored_upto:
             return
-        behind = -1 if marked is None else marked
+        behind = cached.mark
         found = await rows(
             conn,
             "alerts/stored_since",
@@ -155,7 +156,7 @@ class AnomalyDetector:
             conn, await self._not_stored(conn, alerts, {a.transaction_id for a in alerts})
         )
         metrics.WINDOW_CATCH_UPS.inc(len(again))
-        self._marks[partition] = stored_upto
+        cached.mark = stored_upto
 
     async def detect(
         self,
@@ -180,7 +181,9 @@ class AnomalyDetector:
             alerts, late = self._apply(partition, accepted)
             result.alerts += alerts
             late_ids += late
-            self._marks[partition] = max(a.source.offset for a in accepted)
+            cached = self._partitions[partition]
+            # Never back: a redelivered batch can lie behind what was applied before.
+            cached.mark = max(cached.mark, *(a.source.offset for a in accepted))
         result.late = len(late_ids)
         metrics.LATE_EVENTS.inc(result.late)
         if late_ids:
@@ -191,7 +194,7 @@ class AnomalyDetector:
             "alerts/bump_partition_versions",
             topic=TOPIC,
             partitions=partitions,
-            offsets=[self._marks[p] for p in partitions],
+            offsets=[self._partitions[p].mark for p in partitions],
         )
         for r in bumped:
             self._partitions[r["partition"]].version = r["version"]
@@ -230,10 +233,10 @@ class AnomalyDetector:
     async def persist(self) -> Settle:
         """Write the windows the batch moved, and the partitions' marks, to the table, after the
         database commit; returns what waits for the changelog to have them."""
-        moved = {p: list(kept.values()) for p, kept in self._moved.items() if kept}
-        settle = await self.windows.write(moved, dict(self._marks))
+        moved = {p: list(kept.values()) for p, kept in self._moved.items()}
+        marks = {p: self._partitions[p].mark for p in self._moved}
+        settle = await self.windows.write(moved, marks)
         self._moved.clear()
-        self._marks.clear()
         return settle
 
     async def _not_stored(

@@ -88,6 +88,27 @@ def test_a_record_the_changelog_refused_goes_again_until_it_lands():
     assert table.changelog["\x00partition\x000"] == {"applied": 0}
 
 
+def test_a_send_refused_at_once_goes_again_too():
+    """The broker away when the record is handed over: the send raises instead of failing later."""
+
+    class Unreachable(LocalTable):
+        refusals = 1
+
+        async def send(self, partition: int, key: str, value: object) -> object:
+            if self.refusals:
+                self.refusals -= 1
+                raise ConnectionError("no broker")
+            return await super().send(partition, key, value)
+
+    table = Unreachable()
+    store = windows(table)
+    kept = Kept("syn-1", SyndicateWindow())
+    counted(kept, [MINUTE])
+    kept.applied = 0
+    asyncio.run(store.save({0: [kept]}, {0: 0}))
+    assert table.changelog["syn-1"]["applied"] == 0
+
+
 def test_an_unknown_syndicate_has_no_window():
     assert windows(LocalTable()).load(0, "nobody") is None
 
@@ -122,7 +143,7 @@ def test_any_prefix_of_a_write_restores_the_window_before_it_or_after_it():
         table, _, before = written(n)
         back = windows(table.restored()).load(0, "syn-1")
         assert back is not None
-        horizon = windows(table).shape.horizon(before.watermark)
+        horizon = windows(table).rule.horizon(before.watermark)
         if back.applied == 1:
             assert back.window.times == [t for t in before.times if t > horizon], n
         else:
@@ -130,5 +151,5 @@ def test_any_prefix_of_a_write_restores_the_window_before_it_or_after_it():
             assert back.window.times == [
                 t
                 for t in after.window.times
-                if t > windows(table).shape.horizon(after.window.watermark)
+                if t > windows(table).rule.horizon(after.window.watermark)
             ], n

@@ -5,7 +5,8 @@
   365 ms per message at 1500 ms, 1.5 ms at 100 ms), which put ~1 s on every alert.
 - The batch path (``pipeline.platform.batches``): ``_drain_messages`` is Faust's own loop, except that
   messages of a topic with a batch route go to its handler a fetched batch at a time, instead of one
-  ``wait_first(callback(message), ...)`` each (four tasks per message).
+  ``wait_first(callback(message), ...)`` each (four tasks per message). The other messages of a
+  fetch (the tables' changelogs) go to Faust's callback in order, under one such wait per fetch.
 - Highwaters past the last record. The embedded broker answers "latest offset" with one past the
   first record of a partition's last batch, not one past its last record; Faust restores a table
   from its changelog up to that, and the records after it, still on their way from the fetcher,
@@ -133,6 +134,7 @@ class _Consumer(faust_aiokafka.Consumer):
         """One fetch: routed topics' messages gathered per topic, the rest through Faust's callback
         as upstream does; read offsets and gaps kept as upstream keeps them."""
         batches: dict[str, list[Any]] = {}
+        others: list[Any] = []
         get_read_offset = self._read_offset.__getitem__
         since_yield = 0
         async for tp, message in ait:
@@ -151,10 +153,21 @@ class _Consumer(faust_aiokafka.Consumer):
             if handler is not None:
                 batches.setdefault(tp.topic, []).append(message)
             else:
-                await self._commit_if_due()
-                await self.wait_first(self.callback(message), self.suspend_flow.wait())
+                others.append(message)
             self._read_offset[tp] = offset
+        if others:
+            # Upstream waits on each message's callback or the flow's suspension (four tasks a
+            # message); once suspended, every later message of the fetch is dropped. One wait for
+            # the fetch's other messages, in order, drops the same ones: the standby and restoring
+            # copies of the changelogs no longer pay it per record.
+            await self._commit_if_due()
+            await self.wait_first(self._in_order(others), self.suspend_flow.wait())
         return batches
+
+    async def _in_order(self, messages: list[Any]) -> None:
+        callback = self.callback
+        for message in messages:
+            await callback(message)
 
     async def _gather_more(self, batches: dict[str, list[Any]], routes: BatchRoutes) -> None:
         """Fetch again while the batch is below its size and younger than its window."""

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         le=300.0,
         description="A worker that stops heartbeating leaves the group after this long (seconds).",
     )
+    table_standby_replicas: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="Other workers that keep a warm copy of each partition's spike windows.",
+    )
 
     default_threshold: Decimal = Field(
         default=Decimal("10000.00"),

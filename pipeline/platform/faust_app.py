@@ -57,5 +57,8 @@ def create_app(settings: Settings, middlewares: Sequence[Any] = ()) -> faust.App
         # keeps topics in memory only): Faust would take that for lost data and crash. The spike
         # windows find and make up whatever their table misses (pipeline.alerts.detection).
         recovery_consistency_check=False,
+        # A standby copy makes failover fast, and costs each worker the other's changelog records
+        # (docs/PERFORMANCE.md measures both).
+        table_standby_replicas=settings.table_standby_replicas,
         logging_config=logging_config(settings.log_level, settings.log_format),
     )

@@ -12,8 +12,8 @@ from faust.web import Request, Response, View
 
 from models.access import Role, may_create_pool_for, sees_investor, sees_pool
 from pipeline.platform.batches import route_batches
+from pipeline.platform.json_bodies import ApiError
 from pipeline.pools.api import (
-    ApiError,
     CapitalCallBody,
     CommitmentBody,
     ContributionBody,

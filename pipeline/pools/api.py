@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -19,25 +18,20 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from psycopg_pool import AsyncConnectionPool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from models.access import LOCAL, Principal, Role
-from models.errors import InvalidMessage
-from models.messages import check_text, storable
+from models.messages import storable
 from pipeline.platform.db import LazyPool
+from pipeline.platform.json_bodies import MAX_BODY_BYTES, ApiError, Body, parse_body
 from pipeline.platform.queries import row, rows, run
 from pipeline.pools import http
 from pipeline.pools import store as pool_store
 from pipeline.pools.commands import WAITERS, CommandMessage
 
-MAX_BODY_BYTES = 64 * 1024
 _ID_NS = uuid.UUID("9b8e2f1c-4d3a-4e5f-8a7b-6c5d4e3f2a1b")
 Money = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=2)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
 
 
 class CreatePoolBody(Body):
@@ -78,62 +72,6 @@ class DistributionBody(Body):
 
 class EmptyBody(Body):
     pass
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(body)
-        self.status = status
-        self.body = body
-
-
-def json_depth(raw: bytes) -> int:
-    """How deeply arrays and objects nest, counted before parsing so a deep body costs nothing."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
-
-
-def parse_body(
-    raw: bytes, model: type[Body], max_bytes: int = MAX_BODY_BYTES, max_depth: int = 8
-) -> Body:
-    if len(raw) > max_bytes:
-        raise ApiError(413, {"error": f"request body larger than {max_bytes} bytes"})
-    if json_depth(raw) > max_depth:
-        raise ApiError(422, {"error": f"JSON nested deeper than {max_depth} levels"})
-    try:
-        doc = json.loads(raw or b"{}", parse_float=Decimal) if raw.strip() else {}
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(422, {"error": "body is not valid JSON", "detail": str(exc)}) from None
-    if not isinstance(doc, dict):
-        raise ApiError(422, {"error": "body must be a JSON object"})
-    try:
-        check_text(doc, "body")
-    except InvalidMessage as exc:
-        raise ApiError(422, {"error": "invalid request", "detail": exc.detail}) from None
-    try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-            for e in exc.errors(include_url=False)
-        ]
-        raise ApiError(422, {"error": "invalid request", "errors": errors}) from None
 
 
 def data_of(body: Body) -> dict[str, Any]:

@@ -6,14 +6,8 @@ import json
 
 import pytest
 
-from pipeline.pools.api import (
-    ApiError,
-    CommitmentBody,
-    CreatePoolBody,
-    DistributionBody,
-    json_depth,
-    parse_body,
-)
+from pipeline.platform.json_bodies import ApiError, json_depth, parse_body
+from pipeline.pools.api import CommitmentBody, CreatePoolBody, DistributionBody
 
 POOL = {
     "name": "Fund I",

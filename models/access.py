@@ -107,6 +107,11 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
         {Role.ADMIN, Role.FUND_MANAGER, Role.INVESTOR}
     ),
     **{("POST", f"/pools/{{pool_id}}/{command}"): MANAGERS for command in POOL_COMMANDS},
+    # Alerts: admins see all, a fund manager those of the syndicates assigned to them.
+    ("GET", "/alerts"): MANAGERS,
+    ("GET", "/alerts/{alert_id}"): MANAGERS,
+    ("POST", "/alerts/{alert_id}/ack"): MANAGERS,
+    ("POST", "/alerts/{alert_id}/resolve"): MANAGERS,
 }
 
 

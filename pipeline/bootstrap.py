@@ -47,6 +47,8 @@ def bootstrap(settings: Settings) -> faust.App:
         topics.alerts,
         AlertRouter(LazyPool(lambda: database_url, max_size=2), dead_letters),
         settings if settings.notifier_in_worker else None,
+        LazyPool(lambda: database_url, max_size=4),
+        settings.max_body_bytes,
     )
     _wire_pools(app, settings, topics, dead_letters)
     ops.register(app, database_url)

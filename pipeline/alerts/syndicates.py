@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from models.money import MoneyError, parse_amount
-from pipeline.platform.db import connect, with_iso
+from pipeline.platform.db import connect
 from pipeline.platform.queries import rows_sync, run_sync
 
 
@@ -75,27 +74,4 @@ def show_syndicates(database_url: str, syndicate_id: str | None = None) -> list[
             "updated_at": r["updated_at"].isoformat(),
         }
         for r in stored
-    ]
-
-
-def list_alerts(
-    database_url: str,
-    syndicate_id: str | None = None,
-    kind: str | None = None,
-    since: datetime | None = None,
-    limit: int = 1000,
-) -> list[dict[str, Any]]:
-    with connect(database_url) as conn:
-        found = rows_sync(
-            conn, "alerts/list", syndicate_id=syndicate_id, kind=kind, since=since, limit=limit
-        )
-    return [
-        {
-            **with_iso(r, "window_start", "window_end", "event_time", "detected_at"),
-            "alert_id": str(r["alert_id"]),
-            "observed": str(r["observed"]),
-            "expected": str(r["expected"]),
-            "ratio": None if r["ratio"] is None else str(r["ratio"]),
-        }
-        for r in found
     ]

@@ -10,6 +10,7 @@ from typing import NoReturn
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from config import Settings, get_settings
@@ -19,7 +20,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    # Escaped: a message quoting user input ("[/x]") is text, not markup for the console.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -71,3 +73,10 @@ def audited(action: str, target: str, **detail: object) -> None:
     from pipeline.security import audit
 
     audit.append_sync(database_url(), action, target, 0, **detail)
+
+
+def actor() -> str:
+    """Who acts through the CLI, as an alert's history names them: ``cli:<os user>``."""
+    from pipeline.security import audit
+
+    return f"cli:{audit.os_user()}"

@@ -86,7 +86,7 @@ def append_sync(database_url: str, action: str, target: str, outcome: int, **det
         entry = next_entry(
             None if last is None else _entry(last),
             at=datetime.now(UTC),
-            actor=f"cli:{_os_user()}",
+            actor=f"cli:{os_user()}",
             role="cli",
             action=action,
             target=target,
@@ -97,7 +97,8 @@ def append_sync(database_url: str, action: str, target: str, outcome: int, **det
         run_sync(conn, "security/append_audit_entry", **_values(entry))
 
 
-def _os_user() -> str:
+def os_user() -> str:
+    """Who runs a CLI command, as the audit log and an alert's history name them."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):

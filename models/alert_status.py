@@ -1,0 +1,122 @@
+"""An alert's life cycle: open → acknowledged → resolved (resolve also straight from open). Pure.
+
+Acting twice is not an error: a manager who acknowledges an alert a colleague already acknowledged
+(or taps the email link twice) is told so and nothing changes. Going back is refused: a resolved
+alert is not acknowledged again, it stays resolved.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from models.errors import PulseError
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
+class Via(StrEnum):
+    """How a transition was made: stored with it, for the audit and the console."""
+
+    CLI = "cli"
+    HTTP = "http"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+_TARGET = {Action.ACKNOWLEDGE: AlertStatus.ACKNOWLEDGED, Action.RESOLVE: AlertStatus.RESOLVED}
+_ORDER = {AlertStatus.OPEN: 0, AlertStatus.ACKNOWLEDGED: 1, AlertStatus.RESOLVED: 2}
+MAX_NOTE_LENGTH = 2000
+ALERT_CODE = re.compile(r"[0-9a-f]{8}")
+_PLUS_AS_SPACE = re.compile(r"^(.*\d[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$")
+
+
+class UnknownAlert(PulseError):
+    """No alert with this id (or none the caller may see)."""
+
+
+class InvalidNote(PulseError):
+    """A note that cannot be stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an action does to an alert in ``before``: ``after`` is None when nothing changes."""
+
+    before: AlertStatus
+    after: AlertStatus | None
+
+    @property
+    def changes(self) -> bool:
+        return self.after is not None
+
+    def describe(self, alert_id: str) -> str:
+        if self.after is not None:
+            return f"alert {alert_id} {self.after.value}"
+        return f"alert {alert_id} is already {self.before.value}; nothing changed"
+
+
+def decide(current: AlertStatus, action: Action) -> Decision:
+    """Only forward: to the action's status when the alert has not reached it (or gone past it)."""
+    target = _TARGET[action]
+    if _ORDER[current] >= _ORDER[target]:
+        return Decision(current, None)
+    return Decision(current, target)
+
+
+def clean_note(note: str | None) -> str | None:
+    """A note PostgreSQL can store and a screen can show: no NUL, no lone surrogate, bounded."""
+    if note is None:
+        return None
+    if not isinstance(note, str):
+        raise InvalidNote("note must be a string")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidNote(f"note is longer than {MAX_NOTE_LENGTH} characters")
+    if "\x00" in note or any("\ud800" <= c <= "\udfff" for c in note):
+        raise InvalidNote("note holds a NUL or a lone surrogate")
+    stripped = note.strip()
+    return stripped or None
+
+
+def alert_code(alert_id: str) -> str:
+    """The short name an SMS gives an alert: the first 8 characters of its id."""
+    return str(alert_id)[:8]
+
+
+class InvalidQuery(PulseError):
+    """A listing filter that cannot be understood."""
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """An RFC 3339 instant with its UTC offset, as the listing's ``since`` takes it."""
+    if text is None:
+        return None
+    # An unencoded "+00:00" in a query string arrives as " 00:00": read it as it was meant.
+    text = _PLUS_AS_SPACE.sub(r"\1+\2", text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidQuery(f"since {text!r} is not an RFC 3339 timestamp") from None
+    if moment.tzinfo is None:
+        raise InvalidQuery(f"since {text!r} has no UTC offset")
+    return moment
+
+
+def clean_filter(name: str, value: str | None) -> str | None:
+    """An id to filter by: bounded, and text PostgreSQL can compare (no NUL, no lone surrogate)."""
+    if value is None:
+        return None
+    if len(value) > 128 or "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        raise InvalidQuery(f"{name} is not a valid id")
+    return value

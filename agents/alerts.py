@@ -26,6 +26,7 @@ from models.alert_status import (
     parse_since,
 )
 from pipeline.alerts import lifecycle
+from pipeline.notify.escalation import Escalator
 from pipeline.notify.router import AlertRouter
 from pipeline.platform.batches import route_batches
 from pipeline.platform.db import LazyPool
@@ -156,10 +157,15 @@ def register(
     notifier_settings: Settings | None,
     database: LazyPool,
     max_body_bytes: int,
+    escalator: Escalator,
 ) -> None:
     """``notifier_settings``: run the notification sender in this worker with these settings."""
 
     route_batches(app, topic, router.handle, "agents.alerts.route_alerts")
+
+    @app.timer(interval=1.0, name="agents.alerts.escalate_open_alerts")
+    async def escalate_open_alerts() -> None:
+        await escalator.tick()  # never raises
 
     if notifier_settings is not None:
 

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     spike_min_count: int = Field(
         default=5, ge=1, description="Fewest transactions in 5 minutes that can be a spike."
     )
+    default_escalate_after: int = Field(
+        default=900,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="Seconds an alert may stay open before the next level of managers hears of it (0: never).",
+    )
     max_future_seconds: int = Field(
         default=300,
         ge=0,

@@ -8,8 +8,9 @@ alert is not acknowledged again, it stays resolved.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from models.errors import PulseError
@@ -120,3 +121,24 @@ def clean_filter(name: str, value: str | None) -> str | None:
     if len(value) > 128 or "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
         raise InvalidQuery(f"{name} is not a valid id")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """What an open alert whose deadline passed does now: ``level`` is notified (None: nobody, the
+    escalation ends), and the next deadline, if a level above that one remains."""
+
+    level: int | None
+    next_deadline: datetime | None
+
+
+def escalate(
+    current: int, levels: Iterable[int], deadline: datetime, after_seconds: int
+) -> Escalation:
+    """Up to the next level that has managers; each deadline counts from the one before, so a
+    worker that was down escalates to where the alert should be, one level a tick, never twice."""
+    above = sorted({level for level in levels if level > current})
+    if after_seconds <= 0 or not above:
+        return Escalation(None, None)
+    later = len(above) > 1
+    return Escalation(above[0], deadline + timedelta(seconds=after_seconds) if later else None)

@@ -244,3 +244,28 @@ class PartitionWindows:
     def lookback_seconds(self) -> float:
         """How far behind a syndicate's watermark its stored events still matter."""
         return (self.lateness + CURRENT_WINDOW + BASELINE_WINDOW) / 1_000_000
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def alert_message(
+    alert: Alert, syndicate_name: str | None, detected_at: datetime | None = None
+) -> dict[str, object]:
+    """The JSON published on topic ``alerts``, and what a notification about the alert carries."""
+    return {
+        "alert_id": str(alert.alert_id),
+        "kind": alert.kind.value,
+        "syndicate_id": alert.syndicate_id,
+        "syndicate_name": syndicate_name,
+        "transaction_id": alert.transaction_id,
+        "observed": str(alert.observed),
+        "expected": str(alert.expected),
+        "ratio": None if alert.ratio is None else str(alert.ratio),
+        "event_time": _iso(alert.event_time),
+        "window_start": _iso(alert.window_start),
+        "window_end": _iso(alert.window_end),
+        "detected_at": _iso(detected_at),
+        "details": alert.details,
+    }

@@ -80,7 +80,7 @@ def uuid_text(doc: dict[str, Any], field: str) -> str:
 
 
 def decode_alert(raw: bytes | None) -> dict[str, Any]:
-    """A message of topic ``alerts`` (pipeline.alerts.detection.alert_message), checked as far as routing
+    """A message of topic ``alerts`` (models.anomaly.alert_message), checked as far as routing
     and rendering it need."""
     doc = load_object(raw)
     doc["alert_id"] = uuid_text(doc, "alert_id")

@@ -108,12 +108,25 @@ def describe(alert: dict[str, Any], times: str = "x") -> str:
     )
 
 
+def escalation_note(alert: dict[str, Any]) -> str | None:
+    """ "Escalated to level 2: open since …" for an alert that escalates; None for a first notice."""
+    escalation = alert.get("escalation")
+    if not isinstance(escalation, dict):
+        return None
+    return (
+        f"Escalated to level {escalation.get('level')}: "
+        f"open since {_moment(escalation.get('open_since'))}"
+    )
+
+
 def render_sms(alert: dict[str, Any]) -> str:
     """GSM-7 only (a single non-GSM character would cut a segment to 70), at most two segments."""
     kind = "Spike" if alert["kind"] == "spike" else "Large transaction"
     investor = (alert.get("details") or {}).get("investor_id")
     who = f", investor {mask(investor)}" if investor else ""
-    text = f"Pulse: {kind} in {_name(alert)}: {describe(alert)}{who}. Alert {str(alert['alert_id'])[:8]}"
+    escalated = escalation_note(alert)
+    head = "Pulse:" if escalated is None else f"Pulse {escalated}."
+    text = f"{head} {kind} in {_name(alert)}: {describe(alert)}{who}. Alert {str(alert['alert_id'])[:8]}"
     return _gsm7(text)[:SMS_LIMIT]
 
 
@@ -129,6 +142,12 @@ def render_email(alert: dict[str, Any]) -> tuple[str, str]:
     lines = [
         f"{kind} in syndicate {_name(alert)} ({alert['syndicate_id']}).",
         "",
+    ]
+    escalated = escalation_note(alert)
+    if escalated is not None:
+        subject = f"[Pulse] Escalation: {kind} in {_name(alert)}"
+        lines = [f"{escalated}; nobody has acknowledged it yet.", "", *lines]
+    lines += [
         _sentence(describe(alert, times=MULTIPLICATION_SIGN)),
         "",
         f"Event time: {_moment(alert.get('event_time'))}",

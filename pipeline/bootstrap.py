@@ -18,6 +18,7 @@ from pipeline.alerts.detection import AnomalyDetector
 from pipeline.alerts.publisher import AlertPublisher
 from pipeline.ingest.service import Ingestor
 from pipeline.ingest.sink import TransactionSink
+from pipeline.notify.escalation import Escalator
 from pipeline.notify.router import AlertRouter
 from pipeline.platform.batches import configure_batches
 from pipeline.platform.db import LazyPool
@@ -45,10 +46,15 @@ def bootstrap(settings: Settings) -> faust.App:
     alerts.register(
         app,
         topics.alerts,
-        AlertRouter(LazyPool(lambda: database_url, max_size=2), dead_letters),
+        AlertRouter(
+            LazyPool(lambda: database_url, max_size=2),
+            dead_letters,
+            settings.default_escalate_after,
+        ),
         settings if settings.notifier_in_worker else None,
         LazyPool(lambda: database_url, max_size=4),
         settings.max_body_bytes,
+        Escalator(LazyPool(lambda: database_url, max_size=1), settings.default_escalate_after),
     )
     _wire_pools(app, settings, topics, dead_letters)
     ops.register(app, database_url)

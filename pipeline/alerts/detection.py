@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import orjson
 import psycopg
@@ -43,7 +42,6 @@ from models.batch import Accepted, SourceMessage
 from models.transaction import Transaction
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform import metrics
-from pipeline.platform.db import iso
 from pipeline.platform.queries import rows, run, run_many
 from tables.spike_windows import Kept, Settle, SpikeWindows
 
@@ -275,25 +273,3 @@ class AnomalyDetector:
         )
         for a in alerts:
             metrics.ALERTS.labels(a.kind.value).inc()
-
-
-def alert_message(
-    alert: Alert, syndicate_name: str | None, detected_at: datetime | None = None
-) -> dict[str, object]:
-    """The JSON published on topic ``alerts``."""
-
-    return {
-        "alert_id": str(alert.alert_id),
-        "kind": alert.kind.value,
-        "syndicate_id": alert.syndicate_id,
-        "syndicate_name": syndicate_name,
-        "transaction_id": alert.transaction_id,
-        "observed": str(alert.observed),
-        "expected": str(alert.expected),
-        "ratio": None if alert.ratio is None else str(alert.ratio),
-        "event_time": iso(alert.event_time),
-        "window_start": iso(alert.window_start),
-        "window_end": iso(alert.window_end),
-        "detected_at": iso(detected_at),
-        "details": alert.details,
-    }

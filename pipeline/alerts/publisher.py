@@ -8,8 +8,7 @@ from typing import Any
 
 import orjson
 
-from models.anomaly import Alert, AlertKind
-from pipeline.alerts.detection import alert_message
+from models.anomaly import Alert, AlertKind, alert_message
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform.queries import rows, run
 from pipeline.platform.relay import Conn, OutboxStore, Outgoing, Relay

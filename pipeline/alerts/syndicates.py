@@ -23,6 +23,7 @@ class SyndicateUpdate:
     spike_multiplier: str | None = None
     spike_min_count: int | None = None
     enabled: bool | None = None
+    escalate_after: int | None = None
 
 
 def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
             multiplier=multiplier,
             min_count=update.spike_min_count,
             enabled=update.enabled,
+            escalate_after=update.escalate_after,
         )
     return show_syndicates(database_url, update.syndicate_id)[0]
 

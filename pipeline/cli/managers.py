@@ -31,13 +31,22 @@ def managers_add(
 
 
 @app.command("assign")
-def managers_assign(manager_id: str, syndicate_id: str) -> None:
-    """Make a manager responsible for a syndicate (its alerts reach them)."""
+def managers_assign(
+    manager_id: str,
+    syndicate_id: str,
+    level: Annotated[
+        int,
+        typer.Option(
+            min=1, max=10, help="1 hears of every alert; N once it has been open N - 1 deadlines"
+        ),
+    ] = 1,
+) -> None:
+    """Make a manager responsible for a syndicate at an escalation level (its alerts reach them)."""
     from pipeline.notify.managers import assign
 
-    assign(database_url(), manager_id, syndicate_id)
-    audited("managers assign", manager_id, syndicate_id=syndicate_id)
-    err.print(f"{manager_id} now manages {syndicate_id}")
+    assign(database_url(), manager_id, syndicate_id, level)
+    audited("managers assign", manager_id, syndicate_id=syndicate_id, level=level)
+    err.print(f"{manager_id} now manages {syndicate_id} at level {level}", markup=False)
 
 
 @app.command("list")

@@ -29,6 +29,14 @@ def syndicates_set(
     enabled: Annotated[
         bool | None, typer.Option("--enabled/--disabled", help="Raise alerts for it")
     ] = None,
+    escalate_after: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=30 * 24 * 3600,
+            help="Seconds an alert may stay open before the next level hears of it (0: never)",
+        ),
+    ] = None,
 ) -> None:
     """Create or change a syndicate's settings; running workers pick it up within seconds."""
     from pipeline.alerts.syndicates import SettingsError, SyndicateUpdate, set_syndicate
@@ -37,7 +45,13 @@ def syndicates_set(
         row = set_syndicate(
             database_url(),
             SyndicateUpdate(
-                syndicate_id, name, threshold, spike_multiplier, spike_min_count, enabled
+                syndicate_id,
+                name,
+                threshold,
+                spike_multiplier,
+                spike_min_count,
+                enabled,
+                escalate_after,
             ),
         )
     except SettingsError as exc:
@@ -61,7 +75,8 @@ def syndicates_show(
         return
     config = settings()
     table = Table(title="Syndicates")
-    for column in ("syndicate", "name", "threshold", "spike multiplier", "min count", "enabled"):
+    columns = ("syndicate", "name", "threshold", "spike multiplier", "min count", "enabled")
+    for column in (*columns, "escalate after"):
         table.add_column(column)
     for r in rows:
         table.add_row(
@@ -71,5 +86,8 @@ def syndicates_show(
             r["spike_multiplier"] or f"{config.spike_multiplier} (default)",
             str(r["spike_min_count"] or f"{config.spike_min_count} (default)"),
             "yes" if r["enabled"] else "no",
+            f"{config.default_escalate_after} s (default)"
+            if r["escalate_after"] is None
+            else f"{r['escalate_after']} s",
         )
     out.print(table)

@@ -56,14 +56,17 @@ def add_manager(
     return manager_id
 
 
-def assign(database_url: str, manager_id: str, syndicate_id: str) -> None:
+def assign(database_url: str, manager_id: str, syndicate_id: str, level: int = 1) -> None:
+    """Make a manager responsible for a syndicate at an escalation level (again: a new level)."""
     try:
         parsed = uuid.UUID(manager_id)
     except ValueError:
         raise UnknownManager(f"{manager_id!r} is not a manager id") from None
     with connect(database_url) as conn:
         try:
-            run_sync(conn, "notify/assign", syndicate_id=syndicate_id, manager_id=parsed)
+            run_sync(
+                conn, "notify/assign", syndicate_id=syndicate_id, manager_id=parsed, level=level
+            )
         except psycopg.errors.ForeignKeyViolation:
             raise UnknownManager(f"no fund manager with id {manager_id}") from None
 
@@ -78,6 +81,7 @@ def list_managers(database_url: str) -> list[dict[str, Any]]:
             **{k: reveal(r[k]) for k in ("name", "phone", "email")},
             "channels": list(r["channels"]),
             "syndicates": list(r["syndicates"]),
+            "levels": dict(r["levels"]),
         }
         for r in managers
     ]

@@ -39,12 +39,26 @@ class Claimed:
         return str(self.manager_id)
 
 
+Recipients = list[tuple[UUID, list[str]]]
+
+
 async def enqueue(conn: psycopg.AsyncConnection, alerts: Sequence[dict[str, Any]]) -> int:
-    """One row per (alert, manager of its syndicate, channel); returns how many were new."""
+    """One row per (alert, level-1 manager of its syndicate, channel); returns how many were new.
+    Higher levels hear of an alert when it escalates (pipeline.notify.escalation)."""
     syndicates = sorted({a["syndicate_id"] for a in alerts})
-    managers: dict[str, list[tuple[UUID, list[str]]]] = {}
-    for m in await rows(conn, "notify/managers_of_syndicates", syndicate_ids=syndicates):
+    managers: dict[str, Recipients] = {}
+    for m in await rows(conn, "notify/managers_of_syndicates", syndicate_ids=syndicates, level=1):
         managers.setdefault(m["syndicate_id"], []).append((m["manager_id"], m["channels"]))
+    return await insert(
+        conn, [(alert, managers.get(alert["syndicate_id"], [])) for alert in alerts], level=1
+    )
+
+
+async def insert(
+    conn: psycopg.AsyncConnection, alerts: Sequence[tuple[dict[str, Any], Recipients]], level: int
+) -> int:
+    """The rows of these alerts for these recipients, on each of their channels and the log; a row
+    that exists (a redelivery, an escalation that ran before) is left as it is."""
     values = [
         {
             "notification_id": notification_id(alert["alert_id"], str(manager_id), channel),
@@ -52,9 +66,10 @@ async def enqueue(conn: psycopg.AsyncConnection, alerts: Sequence[dict[str, Any]
             "manager_id": manager_id,
             "channel": channel.value,
             "alert": orjson.dumps(alert).decode(),
+            "level": level,
         }
-        for alert in alerts
-        for manager_id, channels in managers.get(alert["syndicate_id"], [])
+        for alert, recipients in alerts
+        for manager_id, channels in recipients
         for channel in sorted({*map(Channel, channels), Channel.LOG})
     ]
     if not values:

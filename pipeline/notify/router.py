@@ -12,7 +12,7 @@ from typing import Any
 from models.batch import DeadLetter, SourceMessage, internal_error
 from models.errors import InvalidMessage
 from models.messages import decode_alert
-from pipeline.notify import outbox
+from pipeline.notify import escalation, outbox
 from pipeline.platform.consuming import isolate, source_of
 from pipeline.platform.db import LazyPool
 from pipeline.platform.dead_letters import DeadLetterOffice
@@ -22,9 +22,12 @@ Routed = tuple[SourceMessage, dict[str, Any]]
 
 
 class AlertRouter:
-    def __init__(self, database: LazyPool, dead_letters: DeadLetterOffice) -> None:
+    def __init__(
+        self, database: LazyPool, dead_letters: DeadLetterOffice, default_escalate_after: int
+    ) -> None:
         self._database = database
         self._dead_letters = dead_letters
+        self._default_escalate_after = default_escalate_after
 
     async def handle(self, events: Sequence[Any]) -> int:
         """Enqueue notifications for a batch of alerts; returns how many rows were new."""
@@ -45,7 +48,11 @@ class AlertRouter:
     async def _enqueue(self, chunk: Sequence[Routed]) -> int:
         async def attempt() -> int:
             pool = await self._database.get()
-            async with pool.connection() as conn:
-                return await outbox.enqueue(conn, [a for _, a in chunk])
+            async with pool.connection() as conn, conn.transaction():
+                added = await outbox.enqueue(conn, [a for _, a in chunk])
+                await escalation.start_clocks(
+                    conn, [a["alert_id"] for _, a in chunk], self._default_escalate_after
+                )
+                return added
 
         return await retry_transient(attempt, None, f"routing {len(chunk)} alerts")

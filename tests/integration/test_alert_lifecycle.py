@@ -6,8 +6,8 @@ from __future__ import annotations
 import getpass
 import json
 import uuid
-from urllib.parse import quote
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import orjson
 import pytest

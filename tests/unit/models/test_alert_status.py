@@ -9,12 +9,14 @@ import pytest
 from models.alert_status import (
     Action,
     AlertStatus,
+    Escalation,
     InvalidNote,
     InvalidQuery,
     alert_code,
     clean_filter,
     clean_note,
     decide,
+    escalate,
     parse_since,
 )
 
@@ -82,3 +84,22 @@ def test_since_needs_an_offset() -> None:
 
 def test_an_alert_code_is_the_start_of_its_id() -> None:
     assert alert_code("35f470c8-1111-4222-8333-444455556666") == "35f470c8"
+
+
+DEADLINE = datetime(2026, 5, 4, 9, 15, tzinfo=UTC)
+
+
+def test_escalation_goes_to_the_next_level_with_managers() -> None:
+    step = escalate(1, [2, 3, 3], DEADLINE, 900)
+    assert step.level == 2
+    assert step.next_deadline == datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+    # Levels may skip: the next one that has managers.
+    assert escalate(1, [4], DEADLINE, 900) == Escalation(4, None)
+    # The last level: notified, no deadline after it.
+    assert escalate(2, [2, 3], DEADLINE, 60) == Escalation(3, None)
+
+
+def test_escalation_ends_without_levels_above_or_when_turned_off() -> None:
+    assert escalate(3, [1, 2, 3], DEADLINE, 900) == Escalation(None, None)
+    assert escalate(1, [], DEADLINE, 900) == Escalation(None, None)
+    assert escalate(1, [2, 3], DEADLINE, 0) == Escalation(None, None)

@@ -96,6 +96,25 @@ def test_email_has_context_to_act_on():
     )
 
 
+ESCALATED = {**LARGE, "escalation": {"level": 2, "open_since": "2026-03-01T10:15:02+00:00"}}
+
+
+def test_an_escalation_says_so_and_since_when_the_alert_is_open():
+    text = render_sms(ESCALATED)
+    assert text.startswith(
+        "Pulse Escalated to level 2: open since 2026-03-01 10:15:02 UTC. Large transaction in syn-07:"
+    )
+    assert len(text) <= SMS_LIMIT
+    assert set(text) <= GSM7
+    subject, body = render_email(ESCALATED)
+    assert subject == "[Pulse] Escalation: Large transaction in syn-07"
+    assert body.startswith(
+        "Escalated to level 2: open since 2026-03-01 10:15:02 UTC; nobody has acknowledged it yet."
+    )
+    # A first notice says nothing of escalation.
+    assert "scalat" not in render_sms(LARGE) + render_email(LARGE)[0] + render_email(LARGE)[1]
+
+
 def test_digest_summarises_the_held_alerts():
     subject, body = render_digest(Channel.EMAIL, [SPIKE, LARGE, LARGE])
     assert subject == "[Pulse] Digest: 3 alerts"

@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     )
     web_port: int = Field(default=6066, description="Port of the Faust web server (stats, API).")
     web_bind: str = Field(default="127.0.0.1", description="Address the Faust web server binds to.")
+    public_url: str | None = Field(
+        default=None,
+        description="Where Twilio's webhooks and email links reach the web server, e.g. https://pulse.example.com. Unset: http://127.0.0.1:<PULSE_WEB_PORT>.",
+    )
+    ack_link_ttl_seconds: int = Field(
+        default=3 * 24 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="How long the acknowledge link in an alert email stays valid (seconds).",
+    )
     topic_partitions: int = Field(
         default=4, ge=1, description="Partitions of the topics this app creates."
     )
@@ -217,6 +227,10 @@ class Settings(BaseSettings):
         if not self.kafka_url:
             raise UnsetAddress("PULSE_KAFKA_URL")
         return self.kafka_url
+
+    def resolved_public_url(self) -> str:
+        """The web server's address as the outside world calls it, without a trailing slash."""
+        return (self.public_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
 
     def resolved_database_url(self) -> str:
         if not self.database_url:

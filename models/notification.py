@@ -126,8 +126,11 @@ def render_sms(alert: dict[str, Any]) -> str:
     who = f", investor {mask(investor)}" if investor else ""
     escalated = escalation_note(alert)
     head = "Pulse:" if escalated is None else f"Pulse {escalated}."
-    text = f"{head} {kind} in {_name(alert)}: {describe(alert)}{who}. Alert {str(alert['alert_id'])[:8]}"
-    return _gsm7(text)[:SMS_LIMIT]
+    code = str(alert["alert_id"])[:8]
+    # The way to acknowledge always fits: the description gives way first.
+    tail = _gsm7(f". Alert {code}. Reply ACK {code} to acknowledge.")
+    text = _gsm7(f"{head} {kind} in {_name(alert)}: {describe(alert)}{who}")
+    return text[: SMS_LIMIT - len(tail)] + tail
 
 
 def _sentence(text: str) -> str:
@@ -135,7 +138,8 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def render_email(alert: dict[str, Any]) -> tuple[str, str]:
+def render_email(alert: dict[str, Any], ack_url: str | None = None) -> tuple[str, str]:
+    """(subject, body); ``ack_url``: the one-click acknowledge link for this recipient."""
     kind = "Spike" if alert["kind"] == "spike" else "Large transaction"
     details = alert.get("details") or {}
     subject = f"[Pulse] {kind} in {_name(alert)}"
@@ -161,6 +165,8 @@ def render_email(alert: dict[str, Any]) -> tuple[str, str]:
             f"Window: {_moment(alert['window_start'])} to {_moment(alert.get('window_end'))}"
         )
     lines += ["", f"Alert id: {alert['alert_id']}"]
+    if ack_url:
+        lines += ["", f"Acknowledge it (one click, this alert only): {ack_url}"]
     return subject, "\n".join(lines)
 
 

@@ -12,13 +12,14 @@ from datetime import timedelta
 
 import faust
 
-from agents import alerts, ops, pools, transactions
+from agents import alert_replies, alerts, ops, pools, transactions
 from config import Settings
 from pipeline.alerts.detection import AnomalyDetector
 from pipeline.alerts.publisher import AlertPublisher
 from pipeline.ingest.service import Ingestor
 from pipeline.ingest.sink import TransactionSink
 from pipeline.notify.escalation import Escalator
+from pipeline.notify.inbound import SmsReplies
 from pipeline.notify.router import AlertRouter
 from pipeline.platform.batches import configure_batches
 from pipeline.platform.db import LazyPool
@@ -43,6 +44,18 @@ def bootstrap(settings: Settings) -> faust.App:
     # One office for the dead letters of the internal topics (alerts, pool-commands).
     dead_letters = DeadLetterOffice(LazyPool(lambda: database_url, max_size=1), topics.internal_dlq)
     _wire_transactions(app, settings, topics)
+    alerts_database = LazyPool(lambda: database_url, max_size=4)
+    twilio_token = settings.twilio_auth_token
+    alert_replies.register(
+        app,
+        settings,
+        alerts_database,
+        SmsReplies(
+            alerts_database,
+            None if twilio_token is None else twilio_token.get_secret_value(),
+            settings.resolved_public_url(),
+        ),
+    )
     alerts.register(
         app,
         topics.alerts,
@@ -52,7 +65,7 @@ def bootstrap(settings: Settings) -> faust.App:
             settings.default_escalate_after,
         ),
         settings if settings.notifier_in_worker else None,
-        LazyPool(lambda: database_url, max_size=4),
+        alerts_database,
         settings.max_body_bytes,
         Escalator(LazyPool(lambda: database_url, max_size=1), settings.default_escalate_after),
     )

@@ -20,6 +20,7 @@ import psycopg
 from aiokafka import AIOKafkaProducer
 
 from config import Settings
+from models.errors import PulseError
 from models.notification import (
     Channel,
     RetryPolicy,
@@ -42,6 +43,7 @@ from pipeline.platform.logs import redact
 from pipeline.platform.retry import TRANSIENT
 from pipeline.platform.topics import NOTIFICATIONS_DLQ
 from pipeline.platform.transport import kafka_client_options
+from pipeline.security import alert_links
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ class Notifier:
             await self._fail(conn, row, reason)
             return
         if row.channel is Channel.EMAIL:
-            subject, body = render_email(row.alert)
+            subject, body = render_email(row.alert, self._ack_url(row))
         else:
             subject, body = "", render_sms(row.alert)
         lease = self.settings.notifier_lease_seconds
@@ -151,6 +153,14 @@ class Notifier:
             metrics.NOTIFICATIONS.labels(row.channel.value, "sent").inc()
         else:
             log.warning("notification %s sent, but its claim had expired", row.notification_id)
+
+    def _ack_url(self, row: outbox.Claimed) -> str | None:
+        """This recipient's one-click acknowledge link; none when this process cannot sign one
+        (RS256 without the private key): the email still goes, without the link."""
+        try:
+            return alert_links.url(self.settings, row.alert["alert_id"], str(row.manager_id))
+        except PulseError:
+            return None
 
     async def _fail(self, conn: psycopg.AsyncConnection, row: outbox.Claimed, reason: str) -> None:
         reason = redact(reason)

@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline.pools": PLATFORM,
     "pipeline.security": PLATFORM,
     "pipeline.ingest": PLATFORM | {"pipeline.alerts"},
-    "pipeline.notify": PLATFORM | {"pipeline.security"},
+    "pipeline.notify": PLATFORM | {"pipeline.security", "pipeline.alerts"},
     "pipeline.bootstrap": PLATFORM
     | {
         "agents",

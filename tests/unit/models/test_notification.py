@@ -54,7 +54,7 @@ def test_spike_sms_says_observed_vs_expected_in_words():
     text = render_sms(SPIKE)
     assert text == (
         "Pulse: Spike in Seed Fund: 24 transactions in 5 min, 11.3x the hourly average of 2.1 per 5 min."
-        " Alert 6f0c1d7e"
+        " Alert 6f0c1d7e. Reply ACK 6f0c1d7e to acknowledge."
     )
 
 
@@ -80,6 +80,8 @@ def test_sms_fits_two_gsm7_segments(alert):
     text = render_sms(alert)
     assert len(text) <= SMS_LIMIT
     assert set(text) <= GSM7
+    code = alert["alert_id"][:8]
+    assert text.endswith(f"Alert {code}. Reply ACK {code} to acknowledge.")
 
 
 def test_email_has_context_to_act_on():
@@ -87,6 +89,11 @@ def test_email_has_context_to_act_on():
     assert subject == "[Pulse] Spike in Seed Fund"
     assert "24 transactions in 5 min, 11.3\u00d7 the hourly average of 2.1 per 5 min" in body
     assert "Alert id: 6f0c1d7e-1111-4222-8333-944455556666" in body
+    assert "Acknowledge" not in body
+    _, linked = render_email(SPIKE, ack_url="https://pulse.example/alerts/ack?token=t")
+    assert linked.endswith(
+        "Acknowledge it (one click, this alert only): https://pulse.example/alerts/ack?token=t"
+    )
     _, large_body = render_email(LARGE)
     assert "inv-004512" not in large_body
     assert "Transaction: tx-9" in large_body

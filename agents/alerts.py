@@ -5,7 +5,9 @@ assigned to them, and another manager's alert answers 404 as one that does not e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
 import faust
@@ -25,7 +27,10 @@ from models.alert_status import (
     clean_filter,
     parse_since,
 )
+from models.backtest import Overrides
+from models.money import MoneyError, parse_amount
 from pipeline.alerts import lifecycle
+from pipeline.alerts.backtest import backtest
 from pipeline.notify.escalation import Escalator
 from pipeline.notify.router import AlertRouter
 from pipeline.platform.batches import route_batches
@@ -142,11 +147,75 @@ def _transition_view(action: Action) -> type[AlertView]:
     return TransitionView
 
 
+class SyndicateBacktest(AlertView):
+    """The backtest of one syndicate for the console: the alerts the candidate settings raise over
+    [from, to) and how they differ from live detection. Runs in a thread: it is CPU work that must
+    not hold the worker's event loop. ``register`` binds ``settings``."""
+
+    settings: Settings
+
+    async def get(self, request: Request, syndicate_id: str) -> Response:
+        caller = principal_of(request)
+        query = request.query
+        try:
+            syndicate = clean_filter("syndicate_id", syndicate_id) or ""
+            start, end = parse_since(query.get("from")), parse_since(query.get("to"))
+            if start is None or end is None:
+                raise InvalidQuery("from and to are required (RFC 3339)")
+            overrides = backtest_overrides(query)
+        except (InvalidQuery, ValueError) as exc:
+            return self.json({"error": str(exc)}, status=400)
+
+        async def run(conn: Any) -> tuple[int, Any]:
+            if caller.role is not Role.ADMIN and not await lifecycle.runs(
+                conn, scope_of(caller), syndicate
+            ):
+                raise UnknownAlert(f"no syndicate {syndicate}")
+            result = await asyncio.to_thread(
+                backtest,
+                self.settings.resolved_database_url(),
+                self.settings,
+                start,
+                end,
+                [syndicate],
+                overrides,
+            )
+            return 200, {"alerts": result.alerts, "summary": result.summary_json()}
+
+        return await self.answer(run)
+
+
+def backtest_overrides(query: Any) -> Overrides:
+    """Candidate settings from a query string, refused with a reason when they cannot be rules."""
+    threshold = query.get("threshold") or None
+    multiplier = query.get("spike_multiplier") or None
+    min_count = query.get("spike_min_count") or None
+    try:
+        parsed_threshold = None if threshold is None else parse_amount(threshold)
+    except MoneyError as exc:
+        raise InvalidQuery(f"threshold: {exc}") from None
+    parsed_multiplier = None
+    if multiplier is not None:
+        try:
+            parsed_multiplier = Decimal(multiplier)
+        except ArithmeticError:
+            raise InvalidQuery("spike_multiplier is not a number") from None
+        if not parsed_multiplier.is_finite() or not 0 < parsed_multiplier < 1_000_000:
+            raise InvalidQuery("spike_multiplier must be greater than 0 and below 1,000,000")
+    parsed_count = None
+    if min_count is not None:
+        if not min_count.isdigit() or not 1 <= int(min_count) <= 1_000_000:
+            raise InvalidQuery("spike_min_count must be a whole number from 1")
+        parsed_count = int(min_count)
+    return Overrides(parsed_threshold, parsed_multiplier, parsed_count)
+
+
 ROUTES: list[tuple[str, type[AlertView]]] = [
     ("/alerts", Alerts),
     ("/alerts/{alert_id}", OneAlert),
     ("/alerts/{alert_id}/ack", _transition_view(Action.ACKNOWLEDGE)),
     ("/alerts/{alert_id}/resolve", _transition_view(Action.RESOLVE)),
+    ("/syndicates/{syndicate_id}/backtest", SyndicateBacktest),
 ]
 
 
@@ -155,6 +224,7 @@ def register(
     topic: Any,
     router: AlertRouter,
     notifier_settings: Settings | None,
+    settings: Settings,
     database: LazyPool,
     max_body_bytes: int,
     escalator: Escalator,
@@ -176,5 +246,5 @@ def register(
             await Notifier(notifier_settings).run()
 
     for path, view in ROUTES:
-        bound = {"database": database, "max_body_bytes": max_body_bytes}
+        bound = {"database": database, "max_body_bytes": max_body_bytes, "settings": settings}
         app.page(path)(type(view.__name__, (view,), bound))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import alert_latency, ingest, memory, pools, recovery, stream_job, top5
+from bench import alert_latency, backtest, ingest, memory, pools, recovery, stream_job, top5
 from bench.common import RESULTS
 
 BENCHMARKS = {
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "pools": pools.main,
     "memory": memory.main,
     "recovery": recovery.main,
+    "backtest": backtest.main,
 }
 
 

@@ -112,6 +112,7 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/alerts/{alert_id}"): MANAGERS,
     ("POST", "/alerts/{alert_id}/ack"): MANAGERS,
     ("POST", "/alerts/{alert_id}/resolve"): MANAGERS,
+    ("GET", "/syndicates/{syndicate_id}/backtest"): MANAGERS,
     # Trusted by their own signatures, not by a bearer token (agents/alert_replies.py).
     ("GET", "/alerts/ack"): PUBLIC,
     ("POST", "/alerts/ack"): PUBLIC,

@@ -65,6 +65,7 @@ def bootstrap(settings: Settings) -> faust.App:
             settings.default_escalate_after,
         ),
         settings if settings.notifier_in_worker else None,
+        settings,
         alerts_database,
         settings.max_body_bytes,
         Escalator(LazyPool(lambda: database_url, max_size=1), settings.default_escalate_after),

@@ -117,3 +117,12 @@ async def act(
                 note=note,
             )
     return decision, await get_alert(conn, str(parsed), manager_id)
+
+
+async def runs(conn: psycopg.AsyncConnection, manager_id: str | None, syndicate_id: str) -> bool:
+    """Whether this manager runs the syndicate (None: everyone's, for admins)."""
+    if manager_id is None:
+        return True
+    return (
+        await row(conn, "alerts/runs", manager_id=manager_id, syndicate_id=syndicate_id) is not None
+    )

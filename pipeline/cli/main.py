@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from models.errors import PulseError
 from pipeline.cli import (
     alerts,
     audit,
+    backtest,
     data,
     db,
     dlq,
@@ -33,6 +35,7 @@ app.command()(run.demo)
 app.command()(data.generate)
 app.command()(data.produce)
 app.command("top-investors")(investors.top_investors)
+app.command("backtest")(backtest.backtest)
 for name, group in [
     ("local", local),
     ("db", db),
@@ -58,8 +61,9 @@ def main() -> None:
     try:
         app()
     except PulseError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except (OSError, psycopg.OperationalError, KafkaError) as exc:
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}".strip(), highlight=False)
+        text = escape(f"{type(exc).__name__}: {exc}".strip())
+        err.print(f"[red]error:[/red] {text}", highlight=False)
         sys.exit(1)

@@ -1,0 +1,69 @@
+"""Backtest speed: stored transactions replayed through the rules (`pulse backtest`), per million.
+
+The rows go straight into the real `transactions` table (as the top-5 benchmark's fast loader does);
+the backtest then reads and replays all of them, with no overrides and with candidate settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import psycopg
+
+import sql
+from bench.common import bench_stack, record
+from config import Settings
+from models.backtest import Overrides
+from pipeline.alerts.backtest import backtest
+from pipeline.platform import db
+
+
+def load(database_url: str, n: int, syndicates: int, chunk: int = 1_000_000) -> None:
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
+        for first in range(0, n, chunk):
+            conn.execute(
+                sql.load("devtools/bench_transactions"),
+                {
+                    "first": first,
+                    "last": min(n, first + chunk) - 1,
+                    "investors": 200_000,
+                    "syndicates": syndicates,
+                },
+            )
+        conn.execute("VACUUM ANALYZE transactions")
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--syndicates", type=int, default=2_000)
+    args = parser.parse_args(argv)
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    with bench_stack() as stack:
+        load(stack.database_url, args.transactions, args.syndicates)
+        settings = Settings()
+        timings = {}
+        for label, overrides in (
+            ("as_live", Overrides()),
+            ("candidate", Overrides(Decimal("5000.00"), Decimal(3), 3)),
+        ):
+            began = time.perf_counter()
+            result = backtest(stack.database_url, settings, start, end, None, overrides)
+            timings[label] = (round(time.perf_counter() - began, 2), len(result.alerts))
+    out = {
+        "transactions": args.transactions,
+        "syndicates": args.syndicates,
+        "seconds_as_live": timings["as_live"][0],
+        "alerts_as_live": timings["as_live"][1],
+        "seconds_candidate": timings["candidate"][0],
+        "alerts_candidate": timings["candidate"][1],
+    }
+    record("backtest", out)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ the backtest then reads and replays all of them, with no overrides and with cand
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -40,22 +41,26 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--syndicates", type=int, default=2_000)
+    parser.add_argument("--processes", type=int, default=min(4, os.cpu_count() or 1))
     args = parser.parse_args(argv)
     start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
     with bench_stack() as stack:
         load(stack.database_url, args.transactions, args.syndicates)
         settings = Settings()
         timings = {}
-        for label, overrides in (
-            ("as_live", Overrides()),
-            ("candidate", Overrides(Decimal("5000.00"), Decimal(3), 3)),
+        for label, overrides, processes in (
+            ("as_live_one_process", Overrides(), 1),
+            ("as_live", Overrides(), args.processes),
+            ("candidate", Overrides(Decimal("5000.00"), Decimal(3), 3), args.processes),
         ):
             began = time.perf_counter()
-            result = backtest(stack.database_url, settings, start, end, None, overrides)
+            result = backtest(stack.database_url, settings, start, end, None, overrides, processes)
             timings[label] = (round(time.perf_counter() - began, 2), len(result.alerts))
     out = {
         "transactions": args.transactions,
         "syndicates": args.syndicates,
+        "processes": args.processes,
+        "seconds_as_live_one_process": timings["as_live_one_process"][0],
         "seconds_as_live": timings["as_live"][0],
         "alerts_as_live": timings["as_live"][1],
         "seconds_candidate": timings["candidate"][0],

@@ -167,7 +167,15 @@ def spike(
     One open spike per syndicate: after an alert, the next one needs the rate to fall below the
     firing level first (then a new spike), or to double over the alerted level (escalation).
     """
-    reading = read_windows(window, t)
+    times = window.times
+    edge = t - CURRENT_WINDOW
+    below = bisect_right(times, edge)
+    current = bisect_right(times, t) - below
+    if not window.spike_open and current < rules.spike_min_count:
+        return None  # cannot fire, nothing open to close: most events, read no further
+    baseline = below - bisect_right(times, edge - BASELINE_WINDOW)
+    warm = window.first_event is not None and window.first_event <= t - WARM_UP
+    reading = SpikeReading(current, baseline, warm)
     fires = reading.fires(rules)
     escalation = False
     if window.spike_open:
@@ -219,10 +227,16 @@ class PartitionWindows:
         return window.watermark is not None and t < window.watermark - self.lateness
 
     def observe(
-        self, transaction: Transaction, window: SyndicateWindow, rules: SyndicateRules
+        self,
+        transaction: Transaction,
+        window: SyndicateWindow,
+        rules: SyndicateRules,
+        t: int | None = None,
     ) -> tuple[bool, Alert | None]:
-        """Apply one newly stored transaction; returns (counted in the windows, spike alert)."""
-        t = to_micros(transaction.transaction_date)
+        """Apply one newly stored transaction; returns (counted in the windows, spike alert).
+        ``t``: its event time in microseconds, when the caller has it already."""
+        if t is None:
+            t = to_micros(transaction.transaction_date)
         if self.is_late(window, t):
             return False, None
         if window.watermark is None or t > window.watermark:

@@ -20,6 +20,7 @@ from models.anomaly import (
     SyndicateRules,
     SyndicateWindow,
     large_transaction,
+    to_micros,
 )
 from models.transaction import Transaction
 
@@ -46,27 +47,33 @@ class Overrides:
 
 
 def replay(
-    transactions: Iterable[Transaction],
+    transactions: Iterable[Transaction | tuple[Transaction, int]],
     rules_of: Callable[[str], SyndicateRules],
     lateness: int,
     start: datetime,
     end: datetime,
 ) -> list[Alert]:
-    """The alerts the rules raise over ``transactions`` (in arrival order) for events in [start, end)."""
+    """The alerts the rules raise over ``transactions`` (in arrival order) for events in [start,
+    end). Each item is a transaction, or a transaction and its event time in microseconds."""
     rule = PartitionWindows(lateness)
     windows: dict[str, SyndicateWindow] = {}
     rules: dict[str, SyndicateRules] = {}
     raised: list[Alert] = []
-    for t in transactions:
+    first, last = to_micros(start), to_micros(end)
+    for item in transactions:
+        if isinstance(item, tuple):
+            t, micros = item
+        else:
+            t, micros = item, to_micros(item.transaction_date)
         syndicate = t.syndicate_id
         window = windows.get(syndicate)
         if window is None:
             window = windows[syndicate] = SyndicateWindow()
             rules[syndicate] = rules_of(syndicate)
         own = rules[syndicate]
-        large = large_transaction(t, own)
-        _, spike = rule.observe(t, window, own)
-        if start <= t.transaction_date < end:
+        large = large_transaction(t, own) if t.transaction_amount > own.threshold else None
+        _, spike = rule.observe(t, window, own, micros)
+        if first <= micros < last:
             if large is not None:
                 raised.append(large)
             if spike is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -55,6 +56,7 @@ def backtest(
             parse_time(end),
             named or None,
             overrides,
+            processes=min(4, os.cpu_count() or 1),
         )
     except (MoneyError, InvalidQuery, ValueError) as exc:
         fail(str(exc))

@@ -14,26 +14,16 @@ from decimal import Decimal
 
 import psycopg
 
-import sql
-from bench.common import bench_stack, record
+from bench.common import bench_stack, load_rows, record
 from config import Settings
 from models.backtest import Overrides
 from pipeline.alerts.backtest import backtest
 from pipeline.platform import db
 
 
-def load(database_url: str, n: int, syndicates: int, chunk: int = 1_000_000) -> None:
+def load(database_url: str, n: int, syndicates: int) -> None:
+    load_rows(database_url, n, investors=200_000, syndicates=syndicates)
     with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
-        for first in range(0, n, chunk):
-            conn.execute(
-                sql.load("devtools/bench_transactions"),
-                {
-                    "first": first,
-                    "last": min(n, first + chunk) - 1,
-                    "investors": 200_000,
-                    "syndicates": syndicates,
-                },
-            )
         conn.execute("VACUUM ANALYZE transactions")
 
 

@@ -93,47 +93,14 @@ def test_the_backtest_reproduces_live_detection_and_follows_the_oracle_with_over
     # says what changes against live detection.
     before = table_counts(stack.database_url)
     s, e = (T0 - timedelta(days=1)).isoformat(), (T0 + timedelta(days=1)).isoformat()
-    candidate = json.loads(
-        stack.pulse(
-            "backtest",
-            "--from",
-            s,
-            "--to",
-            e,
-            "--syndicate",
-            "syn-03",
-            "--threshold",
-            "8000.00",
-            "--spike-multiplier",
-            "4",
-            "--spike-min-count",
-            "3",
-            "--json",
-        ).stdout
-    )
+    overridden = ["backtest", "--from", s, "--to", e, "--syndicate", "syn-03"]
+    overridden += ["--threshold", "8000.00", "--spike-multiplier", "4", "--spike-min-count", "3"]
+    candidate = json.loads(stack.pulse(*overridden, "--json").stdout)
     mine = [r for r in stream if r["syndicate_id"] == "syn-03"]
     wanted = oracle.expected_alerts(mine, Decimal("8000.00"), Decimal(4), 3)
     assert {(a["kind"], a["syndicate_id"], a["transaction_id"]) for a in candidate} == wanted
     assert wanted != oracle.expected_alerts(mine)
-    summary = json.loads(
-        stack.pulse(
-            "backtest",
-            "--from",
-            s,
-            "--to",
-            e,
-            "--syndicate",
-            "syn-03",
-            "--threshold",
-            "8000.00",
-            "--spike-multiplier",
-            "4",
-            "--spike-min-count",
-            "3",
-            "--summary",
-            "--json",
-        ).stdout
-    )
+    summary = json.loads(stack.pulse(*overridden, "--summary", "--json").stdout)
     live_syn03 = live_ids(stack.database_url, s, e, "syn-03")
     assert sum(d["live"] for d in summary) == len(live_syn03)
     assert sum(d["candidate"] for d in summary) == len(candidate)

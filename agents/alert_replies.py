@@ -4,7 +4,9 @@ link by its own signed token, and each can do exactly one thing."""
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,6 +38,19 @@ def form_of(raw: bytes) -> dict[str, str] | None:
         return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+def token_of(raw: bytes, query: Any) -> str | None:
+    """The link's token as the page's form posts it, or as a client may: a JSON body, the query."""
+    token: object = None
+    if raw.lstrip().startswith(b"{"):
+        with contextlib.suppress(ValueError, RecursionError):
+            doc = json.loads(raw)
+            token = doc.get("token") if isinstance(doc, dict) else None
+    else:
+        token = (form_of(raw) or {}).get("token")
+    token = token or query.get("token")
+    return token if isinstance(token, str) and len(token) <= 4096 else None
 
 
 class TwilioSms(View):
@@ -120,8 +135,7 @@ class AckLink(View):
         return page("Acknowledge this alert?", _summary(alert) + form)
 
     async def post(self, request: Request) -> Response:
-        form = form_of(await read_body(request, MAX_FORM_BYTES)) or {}
-        link = self._link(form.get("token"))
+        link = self._link(token_of(await read_body(request, MAX_FORM_BYTES), request.query))
         if not isinstance(link, alert_links.AckLink):
             return link
         pool = await self.database.get()

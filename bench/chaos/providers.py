@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import Counter
 from datetime import timedelta
@@ -101,7 +102,7 @@ def _provider_env(twilio: TwilioStandIn, ses_proxy: FailingProxy) -> dict[str, s
 
 def _delivery_differences(alerts: int, twilio: TwilioStandIn, emails_sent: list) -> list[str]:
     """Every alert's SMS and email delivered, none twice."""
-    sms = Counter(m.body.rsplit("Alert ", 1)[1] for m in twilio.delivered)
+    sms = Counter(re.search(r"Alert ([0-9a-f]{8})\.", m.body).group(1) for m in twilio.delivered)
     emails = Counter(m.body.rsplit("Alert id: ", 1)[1][:8] for m in emails_sent)
     found = []
     if len(sms) != alerts or len(emails) != alerts:

@@ -1,4 +1,4 @@
-"""``pulse notifications``: sMS and email deliveries."""
+"""``pulse notifications``: SMS and email deliveries."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import typer
 from pipeline.cli.common import database_url, fail, show
 
 app = typer.Typer(no_args_is_help=True, help="SMS and email deliveries.")
+# 'stopped': an SMS to a number its manager paused with STOP.
+STATUSES = ("pending", "sending", "sent", "failed", "held", "digesting", "digested", "stopped")
 
 
 @app.command("list")
 def notifications_list(
-    status: Annotated[
-        str | None, typer.Option(help="pending, sending, sent, failed, held, digested")
-    ] = None,
+    status: Annotated[str | None, typer.Option(help=f"one of {', '.join(STATUSES)}")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
@@ -24,15 +24,8 @@ def notifications_list(
     from pipeline.notify.outbox import list_notifications
     from pipeline.platform.db import connect_async
 
-    if status is not None and status not in (
-        "pending",
-        "sending",
-        "sent",
-        "failed",
-        "held",
-        "digested",
-    ):
-        fail("--status must be one of pending, sending, sent, failed, held, digested")
+    if status is not None and status not in STATUSES:
+        fail(f"--status must be one of {', '.join(STATUSES)}")
 
     async def query() -> list:
         async with await connect_async(database_url()) as conn:

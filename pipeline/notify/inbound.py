@@ -11,6 +11,7 @@ handled once; a retry of the same message gets the same answer and changes nothi
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from uuid import UUID
 
@@ -18,6 +19,7 @@ import psycopg
 from twilio.request_validator import RequestValidator
 
 from models.alert_status import Action, Via
+from models.batch import printable
 from models.notification import mask
 from models.sms_reply import (
     AMBIGUOUS,
@@ -37,6 +39,7 @@ from pipeline.platform.queries import row, rows, run
 from pipeline.security import pii
 
 log = logging.getLogger(__name__)
+_SID = re.compile(r"[A-Za-z0-9]{2,64}")
 
 
 class SmsReplies:
@@ -59,15 +62,15 @@ class SmsReplies:
         sid = params.get("MessageSid") or params.get("SmsSid") or ""
         sender = params.get("From") or ""
         command = parse_reply(params.get("Body"))
-        if not sid or len(sid) > 64:
-            return HELP
+        if not _SID.fullmatch(sid):
+            return HELP  # not a message Twilio names: nothing to remember it by
         pool = await self._database.get()
         async with pool.connection() as conn, conn.transaction():
             first = await row(
                 conn,
                 "notify/inbound_sms_seen",
                 message_sid=sid,
-                from_masked=mask(sender),
+                from_masked=printable(mask(sender), 64),
                 command=type(command).__name__.lower(),
             )
             if first is None:

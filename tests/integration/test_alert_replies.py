@@ -187,6 +187,11 @@ def test_alerts_are_acknowledged_by_sms_reply_and_by_email_link(
         status, help_text = reply_to(worker, sms_from(DEE, words))
         assert status == 200
         assert "ACK &lt;code&gt;" in help_text
+    # Signed but hostile values: text PostgreSQL cannot store, a MessageSid that names nothing.
+    for hostile in (sms_from("+1\x00\u2028", "STOP"), sms_from(DEE, "STOP", sid="SM/../\x00")):
+        status, text = reply_to(worker, hostile)
+        assert status == 200
+        assert "ACK &lt;code&gt;" in text
     assert alert_state(stack.database_url, "r-2")["status"] == "open"
     assert alert_state(stack.database_url, "s-1")["status"] == "open"
 
@@ -216,6 +221,8 @@ def test_alerts_are_acknowledged_by_sms_reply_and_by_email_link(
         "via": ["email"],
     }
     assert "Already acknowledged" in post_form(worker, "/alerts/ack", {"token": token})[1]
+    # The token may come as the query of the POST, as the link itself carries it.
+    assert "Already acknowledged" in post_form(worker, f"/alerts/ack?token={token}", {})[1]
 
     # STOP pauses SMS to that number (emails go on); START resumes them.
     assert "paused" in reply_to(worker, sms_from(DEE, "STOP"))[1]

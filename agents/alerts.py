@@ -47,7 +47,7 @@ def scope_of(caller: Principal) -> str | None:
     """The manager whose syndicates bound what the caller sees; None: everything (admins)."""
     if caller.role is Role.ADMIN:
         return None
-    return caller.manager_id or "\x00none"  # a manager without an id sees nothing
+    return caller.manager_id or ""  # no manager has an empty id: sees nothing
 
 
 def actor_of(caller: Principal) -> str:

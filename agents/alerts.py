@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Annotated, Any
 
 import faust
@@ -25,10 +24,10 @@ from models.alert_status import (
     UnknownAlert,
     Via,
     clean_filter,
-    parse_since,
+    parse_instant,
 )
+from models.anomaly import InvalidRule
 from models.backtest import Overrides
-from models.money import MoneyError, parse_amount
 from pipeline.alerts import lifecycle
 from pipeline.alerts.backtest import backtest
 from pipeline.notify.escalation import Escalator
@@ -77,6 +76,8 @@ class AlertView(View):
             status, body = 404, {"error": str(exc)}
         except InvalidNote as exc:
             status, body = 422, {"error": str(exc)}
+        except InvalidQuery as exc:  # found once the work runs: a range that ends before it starts
+            status, body = 400, {"error": str(exc)}
         return self.json(body, status=status)
 
 
@@ -89,7 +90,7 @@ class Alerts(AlertView):
                 {"error": "status must be one of open, acknowledged, resolved"}, status=400
             )
         try:
-            since = parse_since(query.get("since") or None)
+            since = parse_instant(query.get("since") or None)
             syndicate_id = clean_filter("syndicate_id", query.get("syndicate_id") or None)
         except InvalidQuery as exc:
             return self.json({"error": str(exc)}, status=400)
@@ -159,11 +160,16 @@ class SyndicateBacktest(AlertView):
         query = request.query
         try:
             syndicate = clean_filter("syndicate_id", syndicate_id) or ""
-            start, end = parse_since(query.get("from")), parse_since(query.get("to"))
+            start = parse_instant(query.get("from"), "from")
+            end = parse_instant(query.get("to"), "to")
             if start is None or end is None:
                 raise InvalidQuery("from and to are required (RFC 3339)")
-            overrides = backtest_overrides(query)
-        except (InvalidQuery, ValueError) as exc:
+            overrides = Overrides.parse(
+                query.get("threshold") or None,
+                query.get("spike_multiplier") or None,
+                query.get("spike_min_count") or None,
+            )
+        except (InvalidQuery, InvalidRule) as exc:
             return self.json({"error": str(exc)}, status=400)
 
         async def run(conn: Any) -> tuple[int, Any]:
@@ -183,31 +189,6 @@ class SyndicateBacktest(AlertView):
             return 200, {"alerts": result.alerts, "summary": result.summary_json()}
 
         return await self.answer(run)
-
-
-def backtest_overrides(query: Any) -> Overrides:
-    """Candidate settings from a query string, refused with a reason when they cannot be rules."""
-    threshold = query.get("threshold") or None
-    multiplier = query.get("spike_multiplier") or None
-    min_count = query.get("spike_min_count") or None
-    try:
-        parsed_threshold = None if threshold is None else parse_amount(threshold)
-    except MoneyError as exc:
-        raise InvalidQuery(f"threshold: {exc}") from None
-    parsed_multiplier = None
-    if multiplier is not None:
-        try:
-            parsed_multiplier = Decimal(multiplier)
-        except ArithmeticError:
-            raise InvalidQuery("spike_multiplier is not a number") from None
-        if not parsed_multiplier.is_finite() or not 0 < parsed_multiplier < 1_000_000:
-            raise InvalidQuery("spike_multiplier must be greater than 0 and below 1,000,000")
-    parsed_count = None
-    if min_count is not None:
-        if not min_count.isdigit() or not 1 <= int(min_count) <= 1_000_000:
-            raise InvalidQuery("spike_min_count must be a whole number from 1")
-        parsed_count = int(min_count)
-    return Overrides(parsed_threshold, parsed_multiplier, parsed_count)
 
 
 ROUTES: list[tuple[str, type[AlertView]]] = [

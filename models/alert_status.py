@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from models.errors import PulseError
+from models.messages import MAX_ID_LENGTH, storable
 
 
 class AlertStatus(StrEnum):
@@ -84,7 +85,7 @@ def clean_note(note: str | None) -> str | None:
         raise InvalidNote("note must be a string")
     if len(note) > MAX_NOTE_LENGTH:
         raise InvalidNote(f"note is longer than {MAX_NOTE_LENGTH} characters")
-    if "\x00" in note or any("\ud800" <= c <= "\udfff" for c in note):
+    if not storable(note):
         raise InvalidNote("note holds a NUL or a lone surrogate")
     stripped = note.strip()
     return stripped or None
@@ -99,8 +100,8 @@ class InvalidQuery(PulseError):
     """A listing filter that cannot be understood."""
 
 
-def parse_since(text: str | None) -> datetime | None:
-    """An RFC 3339 instant with its UTC offset, as the listing's ``since`` takes it."""
+def parse_instant(text: str | None, name: str = "since") -> datetime | None:
+    """An RFC 3339 instant with its UTC offset, as a filter or an option (``name``) takes it."""
     if text is None:
         return None
     # An unencoded "+00:00" in a query string arrives as " 00:00": read it as it was meant.
@@ -108,9 +109,9 @@ def parse_since(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidQuery(f"since {text!r} is not an RFC 3339 timestamp") from None
+        raise InvalidQuery(f"{name} {text!r} is not an RFC 3339 timestamp") from None
     if moment.tzinfo is None:
-        raise InvalidQuery(f"since {text!r} has no UTC offset")
+        raise InvalidQuery(f"{name} {text!r} has no UTC offset")
     return moment
 
 
@@ -118,7 +119,7 @@ def clean_filter(name: str, value: str | None) -> str | None:
     """An id to filter by: bounded, and text PostgreSQL can compare (no NUL, no lone surrogate)."""
     if value is None:
         return None
-    if len(value) > 128 or "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+    if len(value) > MAX_ID_LENGTH or not storable(value):
         raise InvalidQuery(f"{name} is not a valid id")
     return value
 

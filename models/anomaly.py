@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import uuid
 from bisect import bisect_right, insort
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from typing import Any
 
+from models.errors import PulseError
 from models.transaction import Transaction
 
 MINUTE = 60_000_000
@@ -40,6 +43,21 @@ def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+class InvalidRule(PulseError):
+    """A syndicate setting that cannot be a rule."""
+
+
+def parse_multiplier(text: str, name: str = "spike_multiplier") -> Decimal:
+    """A spike multiplier as a user gives it: a finite number above 0 and below 1,000,000."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise InvalidRule(f"{name} {text!r} is not a number") from None
+    if not value.is_finite() or value <= 0 or value >= 1_000_000:
+        raise InvalidRule(f"{name} must be greater than 0 and below 1,000,000")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class SyndicateRules:
     threshold: Decimal
@@ -62,6 +80,23 @@ class Alert:
     window_start: datetime | None = None
     window_end: datetime | None = None
     details: dict[str, object] = field(default_factory=dict)
+
+
+def alert_from_row(row: Mapping[str, Any]) -> Alert:
+    """An alert as stored (a row of ``alerts`` with at least these columns)."""
+    return Alert(
+        alert_id=row["alert_id"],
+        kind=AlertKind(row["kind"]),
+        syndicate_id=row["syndicate_id"],
+        transaction_id=row["transaction_id"],
+        observed=row["observed"],
+        expected=row["expected"],
+        ratio=row["ratio"],
+        event_time=row["event_time"],
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        details=row["details"],
+    )
 
 
 def alert_id(kind: AlertKind, syndicate_id: str, transaction_id: str) -> uuid.UUID:

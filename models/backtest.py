@@ -16,12 +16,15 @@ from decimal import Decimal
 
 from models.anomaly import (
     Alert,
+    InvalidRule,
     PartitionWindows,
     SyndicateRules,
     SyndicateWindow,
     large_transaction,
+    parse_multiplier,
     to_micros,
 )
+from models.money import MoneyError, parse_amount
 from models.transaction import Transaction
 
 
@@ -32,6 +35,36 @@ class Overrides:
     threshold: Decimal | None = None
     spike_multiplier: Decimal | None = None
     spike_min_count: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        threshold: str | None,
+        spike_multiplier: str | None,
+        spike_min_count: str | int | None,
+        label: Callable[[str], str] = lambda field: field,
+    ) -> Overrides:
+        """Candidate settings as a user gives them (the CLI's options, the console's query);
+        ``InvalidRule`` names the setting, spelled by ``label``, and says what is wrong."""
+        parsed_threshold = None
+        if threshold is not None:
+            try:
+                parsed_threshold = parse_amount(threshold)
+            except MoneyError as exc:
+                raise InvalidRule(f"{label('threshold')}: {exc}") from None
+        parsed_count = None
+        if spike_min_count is not None:
+            text = str(spike_min_count)
+            if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+                raise InvalidRule(f"{label('spike_min_count')} must be a whole number from 1")
+            parsed_count = int(text)
+        return cls(
+            parsed_threshold,
+            None
+            if spike_multiplier is None
+            else parse_multiplier(spike_multiplier, label("spike_multiplier")),
+            parsed_count,
+        )
 
     def apply(self, rules: SyndicateRules) -> SyndicateRules:
         return replace(

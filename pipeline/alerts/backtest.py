@@ -68,16 +68,7 @@ def backtest(
     named = sorted(set(syndicate_ids)) if syndicate_ids else None
     cache = RulesCache(settings)
     with connect(database_url) as conn:
-        stored = {
-            r["syndicate_id"]: cache.merge(
-                r["name"],
-                r["threshold_amount"],
-                r["spike_multiplier"],
-                r["spike_min_count"],
-                r["enabled"],
-            )
-            for r in rows_sync(conn, "alerts/rules")
-        }
+        stored = cache.rules_from(rows_sync(conn, "alerts/rules"))
         live = rows_sync(conn, "alerts/alerts_in_range", start=start, end=end, syndicate_ids=named)
         if processes > 1:
             size = rows_sync(conn, "alerts/backtest_size", syndicate_ids=named)[0]["n"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from models.anomaly import Alert, AlertKind, alert_message
+from models.anomaly import Alert, alert_from_row, alert_message
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform.queries import rows, run
 from pipeline.platform.relay import Conn, OutboxStore, Outgoing, Relay
@@ -33,9 +33,7 @@ class AlertPublisher(Relay):
         )
 
     def _outgoing(self, row: dict[str, Any]) -> Outgoing:
-        detected_at = row.pop("detected_at")
-        alert = Alert(**{**row, "kind": AlertKind(row["kind"])})
-        return self.message(alert, detected_at)
+        return self.message(alert_from_row(row), row["detected_at"])
 
     def message(self, alert: Alert, detected_at: Any = None) -> Outgoing:
         body = alert_message(alert, self._rules.name(alert.syndicate_id), detected_at)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 
@@ -40,7 +42,12 @@ class RulesCache:
         version = current["version"] if current else None
         if version is not None and version == self._version:
             return
-        self._rules = {
+        self._rules = self.rules_from(await rows(conn, "alerts/rules"))
+        self._version = version
+
+    def rules_from(self, stored: Iterable[dict[str, Any]]) -> dict[str, SyndicateRules]:
+        """Each syndicate's rules from its rows of ``alerts/rules``, the defaults filling gaps."""
+        return {
             r["syndicate_id"]: self.merge(
                 r["name"],
                 r["threshold_amount"],
@@ -48,9 +55,8 @@ class RulesCache:
                 r["spike_min_count"],
                 r["enabled"],
             )
-            for r in await rows(conn, "alerts/rules")
+            for r in stored
         }
-        self._version = version
 
     def merge(
         self,

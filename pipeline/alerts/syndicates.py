@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from models.anomaly import InvalidRule, parse_multiplier
 from models.money import MoneyError, parse_amount
 from pipeline.platform.db import connect
 from pipeline.platform.queries import rows_sync, run_sync
@@ -37,14 +38,10 @@ def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
     multiplier = None
     if update.spike_multiplier is not None:
         try:
-            multiplier = Decimal(update.spike_multiplier)
-        except ArithmeticError:
-            raise SettingsError(
-                f"--spike-multiplier {update.spike_multiplier!r} is not a number"
-            ) from None
-        if not multiplier.is_finite() or multiplier <= 0 or multiplier >= 1_000_000:
-            raise SettingsError("--spike-multiplier must be greater than 0 and below 1,000,000")
-        multiplier = multiplier.quantize(Decimal("0.0001"))
+            multiplier = parse_multiplier(update.spike_multiplier, "--spike-multiplier")
+        except InvalidRule as exc:
+            raise SettingsError(str(exc)) from None
+        multiplier = multiplier.quantize(Decimal("0.0001"))  # NUMERIC(10, 4)
     if update.spike_min_count is not None and update.spike_min_count < 1:
         raise SettingsError("--spike-min-count must be at least 1")
     with connect(database_url) as conn:

@@ -11,8 +11,6 @@ from pipeline.cli.common import audited, database_url, err, fail, parse_time, sh
 
 app = typer.Typer(no_args_is_help=True, help="Alerts raised for fund managers.")
 
-STATUSES = ("open", "acknowledged", "resolved")
-
 
 def _run(work: Any) -> Any:
     """One connection for one command; errors of the domain become a message and exit 1."""
@@ -49,9 +47,10 @@ def alerts_list(
 
     if kind is not None and kind not in ("large_transaction", "spike"):
         fail("--kind must be large_transaction or spike")
-    if status is not None and status not in STATUSES:
-        fail(f"--status must be one of {', '.join(STATUSES)}")
-    moment = None if since is None else parse_time(since)
+    statuses = [s.value for s in AlertStatus]
+    if status is not None and status not in statuses:
+        fail(f"--status must be one of {', '.join(statuses)}")
+    moment = None if since is None else parse_time(since, "--since")
     try:
         syndicate = clean_filter("--syndicate", syndicate)
     except InvalidQuery as exc:

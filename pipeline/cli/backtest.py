@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.table import Table
 
 from pipeline.cli.common import database_url, err, fail, out, parse_time, settings
+
+if TYPE_CHECKING:
+    from models.backtest import Difference
 
 
 def backtest(
@@ -38,35 +40,27 @@ def backtest(
     would have fired (same fields and ids as pulse alerts list), and, on stderr, how they differ
     from what live detection raised. Writes nothing."""
     from models.alert_status import InvalidQuery, clean_filter
+    from models.anomaly import InvalidRule
     from models.backtest import Overrides
-    from models.money import MoneyError, parse_amount
     from pipeline.alerts.backtest import backtest as run
 
     try:
-        overrides = Overrides(
-            threshold=None if threshold is None else parse_amount(threshold),
-            spike_multiplier=None if spike_multiplier is None else _multiplier(spike_multiplier),
-            spike_min_count=spike_min_count,
+        overrides = Overrides.parse(
+            threshold, spike_multiplier, spike_min_count, lambda f: "--" + f.replace("_", "-")
         )
         named = [clean_filter("--syndicate", s) or "" for s in syndicate or []]
         result = run(
             database_url(),
             settings(),
-            parse_time(start),
-            parse_time(end),
+            parse_time(start, "--from"),
+            parse_time(end, "--to"),
             named or None,
             overrides,
             processes=min(4, os.cpu_count() or 1),
         )
-    except (MoneyError, InvalidQuery, ValueError) as exc:
+    except (InvalidRule, InvalidQuery) as exc:
         fail(str(exc))
-    summary = Table(title="Backtest against live detection")
-    for column in ("syndicate", "kind", "live", "candidate", "added", "removed"):
-        summary.add_column(column)
-    for d in result.summary:
-        summary.add_row(
-            d.syndicate_id, d.kind, str(d.live), str(d.candidate), str(d.added), str(d.removed)
-        )
+    summary = _summary_table(result.summary)
     if summary_only:
         if as_json:
             print(orjson.dumps(result.summary_json()).decode())
@@ -76,27 +70,32 @@ def backtest(
     if as_json:
         print(orjson.dumps(result.alerts).decode())
     else:
-        alerts = Table(title=f"{len(result.alerts)} alerts")
-        for column in ("event time", "alert", "kind", "syndicate", "observed", "expected"):
-            alerts.add_column(column)
-        for a in result.alerts:
-            alerts.add_row(
-                str(a["event_time"]),
-                a["alert_id"],
-                a["kind"],
-                a["syndicate_id"],
-                a["observed"],
-                a["expected"],
-            )
-        out.print(alerts)
+        out.print(_alerts_table(result.alerts))
     err.print(summary)
 
 
-def _multiplier(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"--spike-multiplier {text!r} is not a number") from None
-    if not value.is_finite() or value <= 0 or value >= 1_000_000:
-        raise ValueError("--spike-multiplier must be greater than 0 and below 1,000,000")
-    return value
+def _summary_table(summary: list[Difference]) -> Table:
+    table = Table(title="Backtest against live detection")
+    for column in ("syndicate", "kind", "live", "candidate", "added", "removed"):
+        table.add_column(column)
+    for d in summary:
+        table.add_row(
+            d.syndicate_id, d.kind, str(d.live), str(d.candidate), str(d.added), str(d.removed)
+        )
+    return table
+
+
+def _alerts_table(alerts: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"{len(alerts)} alerts")
+    for column in ("event time", "alert", "kind", "syndicate", "observed", "expected"):
+        table.add_column(column)
+    for a in alerts:
+        table.add_row(
+            str(a["event_time"]),
+            a["alert_id"],
+            a["kind"],
+            a["syndicate_id"],
+            a["observed"],
+            a["expected"],
+        )
+    return table

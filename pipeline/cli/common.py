@@ -58,13 +58,15 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def parse_time(text: str) -> datetime:
+def parse_time(text: str, name: str) -> datetime:
+    """An option's RFC 3339 instant (models.alert_status.parse_instant), or exit 1 saying why."""
+    from models.alert_status import InvalidQuery, parse_instant
+
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{text!r} is not an RFC 3339 timestamp")
-    if moment.tzinfo is None:
-        fail(f"{text!r} has no UTC offset")
+        moment = parse_instant(text, name)
+    except InvalidQuery as exc:
+        fail(str(exc))
+    assert moment is not None  # text is given
     return moment
 
 

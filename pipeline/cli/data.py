@@ -32,7 +32,7 @@ def generate(
 
     # Ending now by default: events dated ahead of the workers' clocks are dead-lettered (future_date).
     span = timedelta(seconds=transactions / rate)
-    begin = datetime.now(UTC) - span if start is None else parse_time(start)
+    begin = datetime.now(UTC) - span if start is None else parse_time(start, "--start")
     spec = GeneratorSpec(investors, syndicates, transactions, seed, begin, rate)
     count = write(run(spec), out_file)
     err.print(f"wrote {count} transactions to {out_file}")

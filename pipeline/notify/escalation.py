@@ -18,7 +18,7 @@ from uuid import UUID
 import psycopg
 
 from models.alert_status import escalate
-from models.anomaly import Alert, AlertKind, alert_message
+from models.anomaly import alert_from_row, alert_message
 from pipeline.notify import outbox
 from pipeline.platform.db import LazyPool
 from pipeline.platform.queries import rows, run
@@ -106,18 +106,5 @@ class Escalator:
 def _escalated(row: dict[str, Any], level: int) -> dict[str, Any]:
     """The alert as its notifications carry it, saying it escalates and since when it is open."""
     detected_at: datetime = row["detected_at"]
-    alert = Alert(
-        alert_id=row["alert_id"],
-        kind=AlertKind(row["kind"]),
-        syndicate_id=row["syndicate_id"],
-        transaction_id=row["transaction_id"],
-        observed=row["observed"],
-        expected=row["expected"],
-        ratio=row["ratio"],
-        event_time=row["event_time"],
-        window_start=row["window_start"],
-        window_end=row["window_end"],
-        details=row["details"],
-    )
-    message = alert_message(alert, row["syndicate_name"], detected_at)
+    message = alert_message(alert_from_row(row), row["syndicate_name"], detected_at)
     return {**message, "escalation": {"level": level, "open_since": detected_at.isoformat()}}

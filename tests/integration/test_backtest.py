@@ -138,6 +138,7 @@ def test_the_backtest_reproduces_live_detection_and_follows_the_oracle_with_over
     assert body["summary"] == summary
     assert api.get(f"/syndicates/syn-07/backtest?{query}")[0] == 404
     assert api.get(f"/syndicates/syn-03/backtest?from={quote(s)}")[0] == 400
+    assert api.get(f"/syndicates/syn-03/backtest?from={quote(e)}&to={quote(s)}")[0] == 400
     window = f"from={quote(s)}&to={quote(e)}"
     for bad in ("spike_min_count=0", "spike_multiplier=abc", "threshold=1.001", "threshold=-5"):
         assert api.get(f"/syndicates/syn-03/backtest?{window}&{bad}")[0] == 400, bad

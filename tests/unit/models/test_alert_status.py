@@ -17,7 +17,7 @@ from models.alert_status import (
     clean_note,
     decide,
     escalate,
-    parse_since,
+    parse_instant,
 )
 
 OPEN, ACKED, RESOLVED = AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED
@@ -70,16 +70,16 @@ def test_filters_refuse_what_postgresql_cannot_compare() -> None:
 
 
 def test_since_needs_an_offset() -> None:
-    assert parse_since(None) is None
-    assert parse_since("2026-05-04T09:00:00Z") == datetime(2026, 5, 4, 9, tzinfo=UTC)
-    assert parse_since("2026-05-04 09:00:00+00:00") == datetime(2026, 5, 4, 9, tzinfo=UTC)
+    assert parse_instant(None) is None
+    assert parse_instant("2026-05-04T09:00:00Z") == datetime(2026, 5, 4, 9, tzinfo=UTC)
+    assert parse_instant("2026-05-04 09:00:00+00:00") == datetime(2026, 5, 4, 9, tzinfo=UTC)
     # "+00:00" unencoded in a query string arrives as a space.
-    assert parse_since("2026-05-04T11:00:00.5 02:00") == datetime(
+    assert parse_instant("2026-05-04T11:00:00.5 02:00") == datetime(
         2026, 5, 4, 9, 0, 0, 500000, tzinfo=UTC
     )
     for bad in ("yesterday", "2026-05-04T09:00:00", "2026-13-01T00:00:00Z"):
         with pytest.raises(InvalidQuery):
-            parse_since(bad)
+            parse_instant(bad)
 
 
 def test_an_alert_code_is_the_start_of_its_id() -> None:

@@ -7,7 +7,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from models.anomaly import AlertKind, SyndicateRules
+import pytest
+
+from models.anomaly import AlertKind, InvalidRule, SyndicateRules
 from models.backtest import Difference, Overrides, compare, replay
 from models.transaction import Transaction
 from pipeline.devtools import oracle
@@ -115,3 +117,21 @@ def test_the_comparison_counts_what_is_added_and_removed() -> None:
     assert (mine.added, mine.removed, mine.live - mine.candidate) == (0, 1, 1)
     assert compare([], []) == []
     assert compare([("x", "spike", "syn-9")], []) == [Difference("syn-9", "spike", 1, 0, 0, 1)]
+
+
+def test_candidate_settings_are_read_as_rules_or_refused_by_name() -> None:
+    assert Overrides.parse("8000.00", "4.5", "3") == Overrides(
+        Decimal("8000.00"), Decimal("4.5"), 3
+    )
+    assert Overrides.parse(None, None, None) == Overrides()
+    cli = lambda field: "--" + field.replace("_", "-")  # noqa: E731
+    for args, named in (
+        (("1.005", None, None), "--threshold"),
+        ((None, "abc", None), "--spike-multiplier"),
+        ((None, "0", None), "--spike-multiplier"),
+        ((None, "1e9", None), "--spike-multiplier"),
+        ((None, None, "0"), "--spike-min-count"),
+        ((None, None, "2.5"), "--spike-min-count"),
+    ):
+        with pytest.raises(InvalidRule, match=named):
+            Overrides.parse(*args, label=cli)

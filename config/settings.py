@@ -179,6 +179,16 @@ class Settings(BaseSettings):
     jwt_audience: str = Field(
         default="syndicate-pulse-api", description="Audience (aud) bearer tokens must name."
     )
+    console_session_seconds: int = Field(
+        default=8 * 3600,
+        ge=60,
+        le=30 * 86400,
+        description="How long a console sign-in lasts before the user signs in again.",
+    )
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret that signs console session cookies (at least 32 bytes). Unset: one is generated under PULSE_DATA_DIR.",
+    )
     encryption_keys: SecretStr | None = Field(
         default=None,
         description="Fernet keys for personal data at rest, comma-separated, newest first. Unset: one is generated under PULSE_DATA_DIR.",

@@ -83,6 +83,12 @@ PUBLIC: frozenset[Role] = frozenset(Role)  # marker: no credentials needed
 OPS_ONLY = frozenset({Role.OPS})
 MANAGERS = frozenset({Role.ADMIN, Role.FUND_MANAGER})
 
+#: Anyone signed in, whatever their role: not PUBLIC (``is_public`` tells them apart by identity).
+SIGNED_IN: frozenset[Role] = frozenset(set(Role))
+ADMIN_ONLY = frozenset({Role.ADMIN})
+INVESTORS = frozenset({Role.INVESTOR})
+WATCHERS = frozenset({Role.ADMIN, Role.OPS})
+
 POOL_COMMANDS = ("commitments", "capital-calls", "contributions", "distributions", "close", "open")
 
 #: (method, route pattern) -> roles allowed. Route patterns are the web server's own.
@@ -117,6 +123,28 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/alerts/ack"): PUBLIC,
     ("POST", "/alerts/ack"): PUBLIC,
     ("POST", "/webhooks/twilio/sms"): PUBLIC,
+    # The console (agents/console.py): the same roles as the API behind each page, signed in by a
+    # session cookie instead of a bearer token.
+    ("GET", "/console/login"): PUBLIC,
+    ("POST", "/console/login"): PUBLIC,
+    ("GET", "/console/static/{name}"): PUBLIC,
+    ("POST", "/console/logout"): SIGNED_IN,
+    ("GET", "/console/"): SIGNED_IN,
+    ("GET", "/console/alerts"): MANAGERS,
+    ("GET", "/console/alerts/live"): MANAGERS,
+    ("GET", "/console/alerts/{alert_id}/chart"): MANAGERS,
+    ("POST", "/console/alerts/{alert_id}/ack"): MANAGERS,
+    ("POST", "/console/alerts/{alert_id}/resolve"): MANAGERS,
+    ("GET", "/console/syndicates/{syndicate_id}"): MANAGERS,
+    ("POST", "/console/syndicates/{syndicate_id}"): MANAGERS,
+    ("GET", "/console/pools"): MANAGERS,
+    ("POST", "/console/pools"): MANAGERS,
+    ("GET", "/console/pools/{pool_id}"): MANAGERS,
+    **{("POST", f"/console/pools/{{pool_id}}/{command}"): MANAGERS for command in POOL_COMMANDS},
+    ("GET", "/console/me"): INVESTORS,
+    ("GET", "/console/ops"): WATCHERS,
+    ("POST", "/console/ops/dead-letters/replay"): ADMIN_ONLY,
+    ("GET", "/console/admin"): ADMIN_ONLY,
 }
 
 

@@ -35,6 +35,7 @@ class Via(StrEnum):
     HTTP = "http"
     SMS = "sms"
     EMAIL = "email"
+    CONSOLE = "console"
 
 
 _TARGET = {Action.ACKNOWLEDGE: AlertStatus.ACKNOWLEDGED, Action.RESOLVE: AlertStatus.RESOLVED}

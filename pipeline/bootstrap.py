@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import faust
 
-from agents import alert_replies, alerts, ops, pools, transactions
+from agents import alert_replies, alerts, console, ops, pools, transactions
 from config import Settings
 from pipeline.alerts.detection import AnomalyDetector
 from pipeline.alerts.publisher import AlertPublisher
@@ -70,8 +70,9 @@ def bootstrap(settings: Settings) -> faust.App:
         settings.max_body_bytes,
         Escalator(LazyPool(lambda: database_url, max_size=1), settings.default_escalate_after),
     )
-    _wire_pools(app, settings, topics, dead_letters)
+    pools_api = _wire_pools(app, settings, topics, dead_letters)
     ops.register(app, database_url)
+    console.register(app, settings, security.sessions, alerts_database, pools_api)
     return app
 
 
@@ -103,7 +104,8 @@ def _wire_transactions(app: faust.App, settings: Settings, topics: FaustTopics) 
 
 def _wire_pools(
     app: faust.App, settings: Settings, topics: FaustTopics, dead_letters: DeadLetterOffice
-) -> None:
+) -> PoolApi:
+    """The pools' agent and routes; returns the API the console's forms share."""
     database_url = settings.resolved_database_url()
     publisher = PoolEventPublisher(database_url, topics.pool_events)
     handler = PoolCommandHandler(database_url, publisher, dead_letters)
@@ -114,6 +116,7 @@ def _wire_pools(
         max_json_depth=settings.max_json_depth,
     )
     pools.register(app, topics.pool_commands, handler, publisher, api, settings.max_body_bytes)
+    return api
 
 
 def use_fast_loop() -> None:

@@ -16,12 +16,19 @@ from pipeline.devtools.local_stack import (
 )
 from pipeline.devtools.standins import SesStandIn, TwilioStandIn
 from pipeline.platform import db
-from tests.harness import TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, Stack, Worker
+from tests.harness import (
+    TEST_CONSOLE_SECRET,
+    TEST_ENCRYPTION_KEY,
+    TEST_JWT_SECRET,
+    Stack,
+    Worker,
+)
 
 # Every process of the test run (pytest itself, CLI calls, workers) shares these secrets: without
 # them each would generate its own under its data directory. Set before any settings are read.
 os.environ.setdefault("PULSE_JWT_SECRET", TEST_JWT_SECRET)
 os.environ.setdefault("PULSE_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
+os.environ.setdefault("PULSE_CONSOLE_SECRET", TEST_CONSOLE_SECRET)
 
 
 class PostgresServer:

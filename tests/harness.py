@@ -30,6 +30,7 @@ from pipeline.platform.topics import ensure_topics
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 TEST_JWT_SECRET = "test-only-secret-0123456789abcdefghijklmnop"
+TEST_CONSOLE_SECRET = "test-only-console-secret-0123456789abcdef"
 TEST_ENCRYPTION_KEY = "yR4bQ2x0JtYc4vZq3nq3m1H1YgO5w9r7bJt8k2c6s0E="
 
 
@@ -85,11 +86,14 @@ class Stack(StackAddress):
 
         return asyncio.run(send())
 
-    def pulse(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-        """Run the CLI as a user would."""
+    def pulse(
+        self, *args: str, check: bool = True, input: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the CLI as a user would; ``input`` is what they type on standard input."""
         result = subprocess.run(
             [sys.executable, "-m", "pipeline.cli", *args],
             env=self.env(**env),
+            input=input,
             capture_output=True,
             text=True,
             cwd=REPO,

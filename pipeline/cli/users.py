@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import audited, database_url, err, show
+from pipeline.cli.common import audited, database_url, err, fail, show
 
 app = typer.Typer(no_args_is_help=True, help="Users of the HTTP API and their roles.")
 
@@ -28,6 +28,22 @@ def users_create(
     create_user(database_url(), principal)
     audited("users create", username, role=role, manager_id=manager_id, investor_id=investor_id)
     err.print(f"created {username} ({role})")
+
+
+@app.command("set-password")
+def users_set_password(username: str) -> None:
+    """Set a user's console password, read from standard input (one line); ends their sessions."""
+    import sys
+
+    from pipeline.security.sessions import InvalidPassword, set_password
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        ended = set_password(database_url(), username, password)
+    except InvalidPassword as exc:
+        fail(str(exc))
+    audited("users set-password", username)
+    err.print(f"password set for {username}" + (f"; {ended} sessions ended" if ended else ""))
 
 
 @app.command("disable")

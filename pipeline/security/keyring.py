@@ -81,6 +81,18 @@ def token_keys(settings: Settings) -> TokenKeys:
     return TokenKeys("HS256", secret, secret)
 
 
+def console_secret(settings: Settings) -> str:
+    """The key that signs console session cookies: its own, so rotating it signs out only the
+    console, not every bearer token."""
+    if settings.console_secret is not None:
+        secret = settings.console_secret.get_secret_value()
+    else:
+        secret = _local_secret(settings, "console-secret", lambda: secrets.token_urlsafe(48))
+    if len(secret.encode()) < 32:
+        raise KeyProblem("PULSE_CONSOLE_SECRET must be at least 32 bytes")
+    return secret
+
+
 def encryption_keys(settings: Settings) -> list[bytes]:
     """Fernet keys, newest first; KMS-wrapped data keys are unwrapped through AWS KMS."""
     if settings.encryption_keys is not None:

@@ -8,11 +8,14 @@ line; and, for every state-changing request, whatever its outcome, an audit log 
 from __future__ import annotations
 
 import contextlib
+import hmac
+import html
 import ipaddress
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
 
 import psycopg
 from aiohttp import web
@@ -24,6 +27,7 @@ from models.errors import PulseError
 from pipeline.platform.db import LazyPool
 from pipeline.security import audit
 from pipeline.security.auth import Authenticator, Throttled
+from pipeline.security.sessions import SESSION_COOKIE, Session, Sessions
 
 log = logging.getLogger("pulse.api")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -59,6 +63,25 @@ def route_of(request: web.Request) -> str | None:
     return None if resource is None else resource.canonical
 
 
+def is_console(path: str) -> bool:
+    """The console's pages: signed in by a session cookie, answered in HTML."""
+    return path == "/console" or path.startswith("/console/")
+
+
+def session_of(request: web.Request) -> Session | None:
+    """The console session of the request; None when auth is off."""
+    return request.get("console_session")
+
+
+def same_origin(request: web.Request) -> bool:
+    """A browser names the page a form was posted from; another site's page is refused. Clients
+    that send no Origin (scripts, not browsers) cannot be made to post by another site."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return origin == f"{request.scheme}://{request.host}"
+
+
 def principal_of(request: web.Request) -> Principal:
     """The authenticated caller, for object-level checks in handlers."""
     return request["principal"]
@@ -86,6 +109,11 @@ class WebSecurity:
         self.settings = settings
         self.authenticator = Authenticator(settings) if settings.auth_enabled else None
         database = LazyPool(settings.resolved_database_url, max_size=2)
+        self.sessions = (
+            Sessions(settings, LazyPool(settings.resolved_database_url, max_size=4))
+            if settings.auth_enabled
+            else None
+        )
         self._audit_log = audit.AuditWriter(database.get)
 
     @web.middleware
@@ -94,6 +122,7 @@ class WebSecurity:
         request["request_id"] = rid
         started = time.perf_counter()
         route = route_of(request)
+        console = is_console(request.path)
         principal: Principal | None = None
         try:
             if (request.content_length or 0) > self.settings.max_body_bytes:
@@ -101,32 +130,47 @@ class WebSecurity:
             if self.authenticator is None:
                 principal = LOCAL
             elif not is_public(request.method, route):
-                principal = await self.authenticator.authenticate(
-                    request.headers.get("Authorization"),
-                    request.headers.get("X-API-Key"),
-                    request.remote or "",
-                )
+                if console:
+                    principal = await self._console_principal(request)
+                else:
+                    principal = await self.authenticator.authenticate(
+                        request.headers.get("Authorization"),
+                        request.headers.get("X-API-Key"),
+                        request.remote or "",
+                    )
                 if route is not None:  # no such route: the router answers 404 / 405
                     authorize(principal, request.method, route)
             request["principal"] = principal
+            if console and request.method not in SAFE_METHODS:
+                await _check_form(request, session_of(request))
             response = await handler(request)
         except Unauthenticated as exc:
-            response = _error(401, str(exc), {"WWW-Authenticate": 'Bearer realm="pulse"'})
+            if console:
+                response = _console_sign_in(request, str(exc))
+            else:
+                response = _error(401, str(exc), {"WWW-Authenticate": 'Bearer realm="pulse"'})
         except Forbidden as exc:
-            response = _error(403, str(exc))
+            response = _error(403, str(exc), html_page=console)
         except TooLarge as exc:
-            response = _error(413, str(exc))
+            response = _error(413, str(exc), html_page=console)
         except web.HTTPException as exc:
-            response = _error(exc.status, exc.reason)
+            if console and exc.status in (302, 303) and exc.location:
+                response = redirect(str(exc.location))  # the console's own redirects
+            else:
+                response = _error(exc.status, exc.reason, html_page=console)
         except Throttled as exc:
-            response = _error(429, str(exc), {"Retry-After": str(exc.retry_after)})
+            response = _error(
+                429, str(exc), {"Retry-After": str(exc.retry_after)}, html_page=console
+            )
         except (psycopg.OperationalError, PoolTimeout):
             log.warning("request %s: PostgreSQL unavailable", rid, exc_info=True)
-            response = _error(503, "the database is unavailable; retry shortly")
+            response = _error(503, "the database is unavailable; retry shortly", html_page=console)
         except Exception:
             # Answered and audited like any other outcome: a failed change is still a request.
             log.exception("request %s failed", rid)
-            response = _error(500, f"internal error; request id {rid}")
+            response = _error(500, f"internal error; request id {rid}", html_page=console)
+        if response.prepared:  # a stream (the console's live list) sent its headers itself
+            return response
         response.headers["X-Request-Id"] = rid
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"
@@ -144,6 +188,14 @@ class WebSecurity:
         if request.method not in SAFE_METHODS:
             await self._audit(request, principal, route, response.status)
         return response
+
+    async def _console_principal(self, request: web.Request) -> Principal:
+        assert self.sessions is not None
+        session = await self.sessions.find(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise Unauthenticated("sign in to continue")
+        request["console_session"] = session
+        return session.principal
 
     async def _audit(
         self, request: web.Request, principal: Principal | None, route: str | None, status: int
@@ -167,5 +219,53 @@ class WebSecurity:
             log.exception("AUDIT WRITE FAILED for request %s", request["request_id"])
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers)
+async def _check_form(request: web.Request, session: Session | None) -> None:
+    """Every state-changing console request comes from a console page: same origin, and (once
+    signed in) the session's CSRF token in the form or the X-CSRF-Token header."""
+    if not same_origin(request):
+        raise Forbidden("this form was posted from another site")
+    if session is None:
+        return  # sign-in checks its own token; with auth off there is no session
+    given = request.headers.get("X-CSRF-Token")
+    if given is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        given = (await request.post()).get("csrf_token")
+    if not isinstance(given, str) or not hmac.compare_digest(given, session.csrf_token):
+        raise Forbidden("missing or stale form token: reload the page and try again")
+
+
+def _console_sign_in(request: web.Request, message: str) -> web.Response:
+    """A page asked for without a session goes to sign-in and back; anything else is a 401."""
+    if request.method in SAFE_METHODS and request.headers.get("Accept") != "text/event-stream":
+        target = request.path_qs if len(request.path_qs) <= 1000 else "/console/"
+        return redirect(f"/console/login?{urlencode({'next': target})}")
+    return _error(401, message, html_page=True)
+
+
+def redirect(location: str) -> web.Response:
+    """303 See Other: after a form, the browser GETs the page it lands on."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _error(
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    html_page: bool = False,
+) -> web.Response:
+    if not html_page:
+        return web.json_response({"error": message}, status=status, headers=headers)
+    text = html.escape(message)
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>{status}</title><link rel=stylesheet href=/console/static/console.css></head>"
+        f"<body><main class=narrow><h1>{status}</h1><p role=alert>{text}</p>"
+        '<p><a href="/console/">Back to the console</a></p></main></body></html>'
+    )
+    return web.Response(
+        text=body, status=status, content_type="text/html", charset="utf-8", headers=headers
+    )

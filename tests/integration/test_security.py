@@ -108,6 +108,8 @@ def test_every_route_for_every_role_with_idor_attempts_and_an_audit_trail(
     # The matrix: every declared route, every role, and anonymous.
     posts = 0
     for (method, route), roles in sorted(POLICY.items()):
+        if route.startswith("/console"):
+            continue  # signed in by session cookies, not tokens: tests/integration/test_console.py
         for role in [*tokens, None]:
             api = admin.as_(tokens[role] if role else None)
             path = concrete(route, mine["id"])

@@ -25,6 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline.security": PLATFORM,
     "pipeline.ingest": PLATFORM | {"pipeline.alerts"},
     "pipeline.notify": PLATFORM | {"pipeline.security", "pipeline.alerts"},
+    # The console's reads and pages, over the capabilities it shows.
+    "pipeline.console": PLATFORM | {"pipeline.alerts", "pipeline.pools"},
     "pipeline.bootstrap": PLATFORM
     | {
         "agents",
@@ -34,10 +36,10 @@ ALLOWED: dict[str, set[str]] = {
         "pipeline.notify",
         "pipeline.pools",
     }
-    | {"pipeline.security"},
+    | {"pipeline.security", "pipeline.console"},
     "agents": PLATFORM
     | {"pipeline.alerts", "pipeline.ingest", "pipeline.notify", "pipeline.pools"}
-    | {"pipeline.security"},
+    | {"pipeline.security", "pipeline.console"},
 }
 
 

@@ -32,6 +32,10 @@ PUBLIC_ROUTES = [
     ("GET", "/alerts/ack"),
     ("POST", "/alerts/ack"),
     ("POST", "/webhooks/twilio/sms"),
+    # The console's sign-in form and its stylesheet and script.
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("GET", "/console/static/{name}"),
 ]
 
 

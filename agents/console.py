@@ -59,12 +59,13 @@ from pipeline.pools.api import (
     PoolApi,
 )
 from pipeline.security.auth import Throttled
-from pipeline.security.middleware import principal_of, redirect, session_of
+from pipeline.security.middleware import cookie_values, principal_of, redirect, session_of
 from pipeline.security.sessions import LOGIN_COOKIE, SESSION_COOKIE, Sessions
 
 LIVE_POLL_SECONDS = 0.5
 LIVE_OVERLAP = timedelta(seconds=5)  # a row committed late with an earlier time is still seen
 KEEPALIVE_SECONDS = 15.0
+MAX_CATCH_UP = timedelta(minutes=10)
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
 HOMES = {
     Role.ADMIN: "/console/admin",
@@ -136,7 +137,9 @@ class ConsolePage(View):
 
 class Login(ConsolePage):
     async def get(self, request: Request) -> Any:
-        if self.sessions is None or await self.sessions.find(request.cookies.get(SESSION_COOKIE)):
+        if self.sessions is None or await self.sessions.find_any(
+            cookie_values(request, SESSION_COOKIE)
+        ):
             return redirect("/console/")
         return self._form(request, next_page=request.query.get("next"))
 
@@ -212,7 +215,8 @@ class Login(ConsolePage):
 class Logout(ConsolePage):
     async def post(self, request: Request) -> Any:
         if self.sessions is not None:
-            await self.sessions.sign_out(request.cookies.get(SESSION_COOKIE))
+            for value in cookie_values(request, SESSION_COOKIE):
+                await self.sessions.sign_out(value)
         response = redirect("/console/login")
         response.del_cookie(SESSION_COOKIE, path="/console")
         return response
@@ -274,9 +278,12 @@ class Alerts(ConsolePage):
             return self.message(request, 400, "Bad filter", str(exc))
         caller = principal_of(request)
         async with (await self.database.get()).connection() as conn:
-            found, _ = await reads.alerts(conn, scope_of(caller), wanted)
+            found, as_of = await reads.alerts(conn, scope_of(caller), wanted)
             syndicates = await reads.managed_syndicates(conn, scope_of(caller))
         query = filter_query(wanted)
+        # The live list starts where this page was read: nothing raised in between is missed.
+        live = urlencode({"since": as_of.isoformat()}) if as_of else ""
+        live_query = f"{query}&{live}" if query and live else query or live
         return self.page(
             request,
             "alerts.html",
@@ -285,7 +292,7 @@ class Alerts(ConsolePage):
             status=wanted.status.value if wanted.status else "",
             syndicate_id=wanted.syndicate_id or "",
             syndicates=syndicates,
-            live_query=query,
+            live_query=live_query,
             back=f"/console/alerts?{query}" if query else "/console/alerts",
             notice=self._notice(request.query),
         )
@@ -323,13 +330,18 @@ class LiveAlerts(ConsolePage):
         )
         await response.prepare(request)
         sent: dict[str, tuple[Any, ...]] = {}
-        since: datetime | None = None
+        try:
+            since = parse_instant(request.query.get("since") or None, "since")
+        except InvalidQuery:
+            since = None
+        if since is not None:  # a page left open for long starts again from now
+            since = max(since, datetime.now(UTC) - MAX_CATCH_UP)
         quiet = 0.0
         back = filter_query(wanted)
         with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
             while True:
                 if session is not None and self.sessions is not None:
-                    live = await self.sessions.find(request.cookies.get(SESSION_COOKIE))
+                    live = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
                     if live is None:
                         await response.write(b"event: signed-out\ndata: {}\n\n")
                         break
@@ -594,6 +606,13 @@ def error_text(exc: ApiError) -> str:
     return text
 
 
+def refused(status: int, answer: dict[str, Any]) -> None:
+    """A command the pool refused (a closed pool, an overpayment) answers as the API would, as an
+    error: the same status and message."""
+    if status >= 400:
+        raise ApiError(status, answer)
+
+
 class Pools(ConsolePage):
     async def get(self, request: Request) -> Any:
         return await self._show(request)
@@ -625,7 +644,7 @@ class Pools(ConsolePage):
                 raise ApiError(403, {"error": "a fund manager creates pools only for themselves"})
 
         try:
-            _, created = await self.pools_api.command(
+            status, created = await self.pools_api.command(
                 "POST",
                 "/pools",
                 form.get("idempotency_key"),
@@ -636,6 +655,7 @@ class Pools(ConsolePage):
                 caller,
                 check,
             )
+            refused(status, created)
         except ApiError as exc:
             form.pop("idempotency_key", None)
             form.pop("csrf_token", None)
@@ -693,15 +713,17 @@ def _command_page(name: str) -> type[ConsolePage]:
                 return self.not_found(request, "such pool")
             form = await self.form(request)
             try:
-                await self.pools_api.command(
-                    "POST",
-                    f"/pools/{pool_id}/{name}",
-                    form.get("idempotency_key"),
-                    command_body(form, BODY_FIELDS[kind]),
-                    kind,
-                    pool_id,
-                    model,
-                    caller,
+                refused(
+                    *await self.pools_api.command(
+                        "POST",
+                        f"/pools/{pool_id}/{name}",
+                        form.get("idempotency_key"),
+                        command_body(form, BODY_FIELDS[kind]),
+                        kind,
+                        pool_id,
+                        model,
+                        caller,
+                    )
                 )
             except ApiError as exc:
                 fresh = await self.own_pool(caller, pool_id) or pool

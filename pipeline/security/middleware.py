@@ -73,6 +73,18 @@ def session_of(request: web.Request) -> Session | None:
     return request.get("console_session")
 
 
+def cookie_values(request: web.Request, name: str) -> list[str]:
+    """Every value the browser sent for a cookie, at most a few: another page may have planted one
+    of the same name on a longer path, which the browser sends first; it must not shadow ours."""
+    values = []
+    for header in request.headers.getall("Cookie", []):
+        for part in header.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name and value:
+                values.append(value.strip('"'))
+    return values[:4]
+
+
 def same_origin(request: web.Request) -> bool:
     """A browser names the page a form was posted from; another site's page is refused. Clients
     that send no Origin (scripts, not browsers) cannot be made to post by another site."""
@@ -191,7 +203,7 @@ class WebSecurity:
 
     async def _console_principal(self, request: web.Request) -> Principal:
         assert self.sessions is not None
-        session = await self.sessions.find(request.cookies.get(SESSION_COOKIE))
+        session = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
         if session is None:
             raise Unauthenticated("sign in to continue")
         request["console_session"] = session

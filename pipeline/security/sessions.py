@@ -164,6 +164,13 @@ class Sessions:
         self._cache[key] = (session, time.monotonic() + self.CACHE_SECONDS)
         return session
 
+    async def find_any(self, cookies: list[str]) -> Session | None:
+        """The first live session among the values sent for the cookie."""
+        for cookie in cookies:
+            if session := await self.find(cookie):
+                return session
+        return None
+
     async def sign_out(self, cookie: str | None) -> None:
         session_id = self._session_id(cookie)
         if session_id is None:

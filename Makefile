@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench chaos clean
+.PHONY: install demo test lint format bench chaos browser screenshots clean
 
 install: $(STAMP)
 
@@ -37,6 +37,15 @@ bench: $(VENV)/.bench-installed
 
 chaos: install
 	$(BIN)/python -m bench.chaos $(ARGS)
+
+# Debian's chromium for the console's browser tests (Playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null))
+	@command -v chromium
+
+# The console's screenshots in docs/CONSOLE.md, taken by its browser tests.
+screenshots: install browser
+	PULSE_SCREENSHOTS=docs/console $(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 clean:
 	rm -rf $(VENV) .pulse .pytest_cache .ruff_cache

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -66,6 +68,7 @@ LIVE_POLL_SECONDS = 0.5
 LIVE_OVERLAP = timedelta(seconds=5)  # a row committed late with an earlier time is still seen
 KEEPALIVE_SECONDS = 15.0
 MAX_CATCH_UP = timedelta(minutes=10)
+STREAM_SECONDS = 300.0  # then the browser's EventSource reconnects (Last-Event-ID: where it was)
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
 HOMES = {
     Role.ADMIN: "/console/admin",
@@ -331,15 +334,22 @@ class LiveAlerts(ConsolePage):
         await response.prepare(request)
         sent: dict[str, tuple[Any, ...]] = {}
         try:
-            since = parse_instant(request.query.get("since") or None, "since")
+            # A reconnecting EventSource names the last moment it was sent; a new one, its page's.
+            since = parse_instant(
+                request.headers.get("Last-Event-ID") or request.query.get("since") or None,
+                "since",
+            )
         except InvalidQuery:
             since = None
         if since is not None:  # a page left open for long starts again from now
             since = max(since, datetime.now(UTC) - MAX_CATCH_UP)
         quiet = 0.0
         back = filter_query(wanted)
-        with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
-            while True:
+        ends = time.monotonic() + STREAM_SECONDS
+        # A stopping worker ends its streams at once (the browser reconnects to another), so a
+        # console left open never holds up a shutdown or a rebalance.
+        with contextlib.suppress(ConnectionResetError):
+            while not self.app.should_stop and time.monotonic() < ends:
                 if session is not None and self.sessions is not None:
                     live = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
                     if live is None:
@@ -372,7 +382,10 @@ class LiveAlerts(ConsolePage):
                         back=f"/console/alerts?{back}" if back else "/console/alerts",
                     )
                     payload = orjson.dumps({"id": alert["alert_id"], "html": row})
-                    await response.write(b"event: alert\ndata: " + payload + b"\n\n")
+                    moment = since.isoformat().encode() if since else b""
+                    await response.write(
+                        b"id: " + moment + b"\nevent: alert\ndata: " + payload + b"\n\n"
+                    )
                     quiet = 0.0
                 if quiet >= KEEPALIVE_SECONDS:
                     await response.write(b": keep-alive\n\n")
@@ -663,7 +676,9 @@ class Pools(ConsolePage):
         return redirect(f"/console/pools/{created['id']}")
 
 
-class OnePool(ConsolePage):
+class PoolPage(ConsolePage):
+    """A pool's page and its forms: the pool must be one the caller manages."""
+
     async def own_pool(self, caller: Principal, pool_id: str) -> dict[str, Any] | None:
         try:
             pool = await self.pools_api.pool(pool_id, caller)
@@ -695,6 +710,8 @@ class OnePool(ConsolePage):
             **detail,
         )
 
+
+class OnePool(PoolPage):
     async def get(self, request: Request, pool_id: str) -> Any:
         pool = await self.own_pool(principal_of(request), pool_id)
         if pool is None:
@@ -705,7 +722,7 @@ class OnePool(ConsolePage):
 def _command_page(name: str) -> type[ConsolePage]:
     kind, model = COMMANDS[name]
 
-    class CommandPage(OnePool):
+    class CommandPage(PoolPage):
         async def post(self, request: Request, pool_id: str) -> Any:
             caller = principal_of(request)
             pool = await self.own_pool(caller, pool_id)
@@ -761,7 +778,7 @@ class Operations(ConsolePage):
         except Exception:  # no consumer yet (starting, rebalancing): the page still answers
             lags, partitions = [], []
         worker = {
-            "id": f"{self.settings.web_bind}:{self.settings.web_port}",
+            "id": f"{socket.gethostname()}:{self.settings.web_port}",
             "messages_s": float(getattr(app.monitor, "messages_s", 0) or 0),
             "partitions": partitions,
         }

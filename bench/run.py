@@ -8,7 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import alert_latency, backtest, ingest, memory, pools, recovery, stream_job, top5
+from bench import (
+    alert_latency,
+    backtest,
+    console,
+    ingest,
+    memory,
+    pools,
+    recovery,
+    stream_job,
+    top5,
+)
 from bench.common import RESULTS
 
 BENCHMARKS = {
@@ -20,6 +30,7 @@ BENCHMARKS = {
     "memory": memory.main,
     "recovery": recovery.main,
     "backtest": backtest.main,
+    "console": console.main,
 }
 
 

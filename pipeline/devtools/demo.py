@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,7 @@ from pipeline.platform import db
 from pipeline.security import audit
 from pipeline.security.auth import create_user, issue_token
 from pipeline.security.pii import Pii
+from pipeline.security.sessions import set_password
 
 DEMO_DIR = Path(".pulse/demo")
 
@@ -118,7 +120,7 @@ def post(port: int, path: str, body: dict | None, key: str, token: str) -> dict:
         return json.loads(response.read())
 
 
-def fund_a_pool(port: int, log: list[str], token: str) -> dict:
+def fund_a_pool(port: int, log: list[str], token: str, manager_id: str) -> dict:
     """A pool's life over the HTTP API, as its fund manager: commitments, a capital call, payments,
     a distribution."""
 
@@ -133,7 +135,7 @@ def fund_a_pool(port: int, log: list[str], token: str) -> dict:
             "currency": "USD",
             "target_size": "100000.00",
             "hard_cap": "150000.00",
-            "manager_id": "demo-manager",
+            "manager_id": manager_id,
         },
         "demo-pool",
     )
@@ -180,6 +182,9 @@ class Demo:
     ses: SesStandIn
     token: str
     port: int
+    manager_id: str
+    # The console's users: (user name, role, password), made up for this run.
+    sign_ins: list[tuple[str, str, str]]
     worker: subprocess.Popen[bytes] | None = None
     began: float = field(default_factory=time.monotonic)
 
@@ -194,6 +199,9 @@ def run_demo(transactions: int, follow: bool, console: Console) -> None:
         if not follow:
             _tear_down(demo)
     if follow:
+        console.print(f"\n[bold]console[/bold]: http://127.0.0.1:{demo.port}/console/")
+        for username, role, password in demo.sign_ins:
+            console.print(f"  {role:<13} user [bold]{username}[/bold]  password {password}")
         console.print(
             f"worker pid {demo.worker.pid} on :{demo.port} and the stack keep running.\n"
             f"  a token for the pools API: PULSE_DATA_DIR={DEMO_DIR} pulse tokens issue dana\n"
@@ -224,13 +232,26 @@ def _set_up(console: Console) -> Demo:
         "sms,email",
         cipher=Pii(settings),
     )
-    dana = Principal.define("dana", "fund_manager", manager_id="demo-manager")
-    create_user(info.database_url, dana)
-    token = issue_token(settings, dana, timedelta(hours=1))
+    # One user per role for the console; dana is the fund manager the alerts go to.
+    users = [
+        Principal.define("admin", "admin"),
+        Principal.define("dana", "fund_manager", manager_id=str(manager)),
+        Principal.define("ivan", "investor", investor_id="inv-000001"),
+        Principal.define("olga", "ops"),
+    ]
+    sign_ins = []
+    for user in users:
+        create_user(info.database_url, user)
+        password = secrets.token_urlsafe(12)  # made up per run: a demo ships no known password
+        set_password(info.database_url, user.username, password)
+        sign_ins.append((user.username, user.role.value.replace("_", " "), password))
+    token = issue_token(settings, users[1], timedelta(hours=1))
     for syndicate, name in SPIKED.items():
         set_syndicate(info.database_url, SyndicateUpdate(syndicate, name=name))
         assign(info.database_url, str(manager), syndicate)
-    return Demo(console, stack, info, settings, twilio, ses, token, free_port(6066))
+    return Demo(
+        console, stack, info, settings, twilio, ses, token, free_port(6066), str(manager), sign_ins
+    )
 
 
 def _start_worker(demo: Demo) -> subprocess.Popen[bytes]:
@@ -298,7 +319,7 @@ def _finished(demo: Demo, view: View, expected_rows: int, expected_bad: int) -> 
         )
     snap = view.snapshot()
     if view.pool is None and snap["stored"] > 0:
-        view.pool = fund_a_pool(demo.port, view.log, demo.token)
+        view.pool = fund_a_pool(demo.port, view.log, demo.token, demo.manager_id)
     pending = sum(n for k, n in snap["sent"].items() if k.endswith((":pending", ":sending")))
     return (
         snap["stored"] >= expected_rows

@@ -1,0 +1,147 @@
+"""Console pages, timed from the outside: 1,000,000 transactions and 100,000 alerts stored, a real worker,
+signed-in users. Prints per page the median and p99 of the server's answer (the worker's web server on
+loopback; the server's own time is in its request log line, within a millisecond of this)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+import urllib.request
+
+import psycopg
+import requests
+
+import sql
+from bench.common import bench_stack, load_rows, record
+from models.access import Principal
+from pipeline.devtools.local_stack import free_port
+from pipeline.notify.managers import assign
+from pipeline.platform import db
+from pipeline.security.auth import create_user
+from pipeline.security.sessions import set_password
+
+PASSWORD = "benchmark pass phrase"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def load(database_url: str, transactions: int, alerts: int) -> None:
+    load_rows(database_url, transactions, investors=200_000, syndicates=2_000)
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
+        conn.execute(sql.load("devtools/bench_aggregates"))
+        conn.execute(
+            sql.load("devtools/bench_alerts"),
+            {"alerts": alerts, "step": max(1, transactions // alerts)},
+        )
+        conn.execute("VACUUM ANALYZE")
+
+
+def users(database_url: str) -> None:
+    manager = "00000000-0000-4000-8000-00000000beef"
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO fund_managers (manager_id, name, channels) VALUES (%s, 'bench', '{email}')",
+            (manager,),
+        )
+    for n in range(20):  # 1% of the syndicates: about 1,000 of the alerts
+        assign(database_url, manager, f"syn-{n:05d}")
+    for principal in (
+        Principal.define("root", "admin"),
+        Principal.define("ann", "fund_manager", manager_id=manager),
+        Principal.define("ivy", "investor", investor_id="inv-0000001"),
+        Principal.define("olga", "ops"),
+    ):
+        create_user(database_url, principal)
+        set_password(database_url, principal.username, PASSWORD)
+
+
+def signed_in(base: str, username: str) -> requests.Session:
+    http = requests.Session()
+    page = http.get(f"{base}/console/login", timeout=30)
+    token = TOKEN.search(page.text)[1]  # type: ignore[index]
+    answer = http.post(
+        f"{base}/console/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        headers={"Origin": base},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 303, answer.text[:300]
+    return http
+
+
+def timed(http: requests.Session, url: str, runs: int) -> dict[str, float]:
+    http.get(url, timeout=60)  # warm: caches, prepared plans
+    samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        answer = http.get(url, timeout=60)
+        samples.append((time.perf_counter() - began) * 1000)
+        assert answer.status_code == 200, (url, answer.status_code)
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 1),
+        "p99_ms": round(samples[max(0, int(len(samples) * 0.99) - 1)], 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--alerts", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args(argv)
+    with bench_stack() as stack:
+        load(stack.database_url, args.transactions, args.alerts)
+        users(stack.database_url)
+        port = free_port()
+        stack.start_worker(
+            PULSE_WEB_PORT=str(port), PULSE_CONSOLE_SECRET="bench-console-secret-0123456789abcdef"
+        )
+        base = answering(f"http://127.0.0.1:{port}")
+        sessions = {u: signed_in(base, u) for u in ("root", "ann", "ivy", "olga")}
+        with psycopg.connect(db.libpq_url(stack.database_url)) as conn:
+            spike = conn.execute(
+                "SELECT alert_id FROM alerts WHERE kind = 'spike' LIMIT 1"
+            ).fetchone()[0]
+        pages = {
+            "alerts (manager, ~1,000 of theirs)": ("ann", "/console/alerts"),
+            "alerts (admin, all 100,000)": ("root", "/console/alerts"),
+            "alerts open, one syndicate": (
+                "ann",
+                "/console/alerts?status=open&syndicate_id=syn-00003",
+            ),
+            "spike chart (70 minutes)": ("root", f"/console/alerts/{spike}/chart"),
+            "syndicate settings": ("ann", "/console/syndicates/syn-00001"),
+            "pools": ("ann", "/console/pools"),
+            "investor": ("ivy", "/console/me"),
+            "ops": ("olga", "/console/ops"),
+            "admin (users, managers, top 5)": ("root", "/console/admin"),
+        }
+        times = {
+            name: timed(sessions[user], base + path, args.runs)
+            for name, (user, path) in pages.items()
+        }
+    for name, t in times.items():
+        print(f"{name:<40} p50 {t['p50_ms']:>7.1f} ms   p99 {t['p99_ms']:>7.1f} ms")
+    out = {
+        "transactions": args.transactions,
+        "alerts": args.alerts,
+        "runs": args.runs,
+        "pages": times,
+    }
+    record("console", out)
+    return out
+
+
+def answering(base: str) -> str:
+    """The worker's address, once its console answers."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/console/login", timeout=5):
+                return base
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit("the worker's console did not answer in 120 s")

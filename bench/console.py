@@ -17,7 +17,7 @@ import sql
 from bench.common import bench_stack, load_rows, record
 from models.access import Principal
 from pipeline.devtools.local_stack import free_port
-from pipeline.notify.managers import assign
+from pipeline.notify.managers import add_manager, assign
 from pipeline.platform import db
 from pipeline.security.auth import create_user
 from pipeline.security.sessions import set_password
@@ -38,12 +38,7 @@ def load(database_url: str, transactions: int, alerts: int) -> None:
 
 
 def users(database_url: str) -> None:
-    manager = "00000000-0000-4000-8000-00000000beef"
-    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO fund_managers (manager_id, name, channels) VALUES (%s, 'bench', '{email}')",
-            (manager,),
-        )
+    manager = str(add_manager(database_url, "Bench Manager", None, "bench@fund.example", "email"))
     for n in range(20):  # 1% of the syndicates: about 1,000 of the alerts
         assign(database_url, manager, f"syn-{n:05d}")
     for principal in (

@@ -304,3 +304,36 @@ def transaction(
         "transaction_amount": amount,
         "transaction_date": at.isoformat().replace("+00:00", "Z"),
     }
+
+
+CONSOLE_PASSWORD = "correct horse battery staple"
+#: The console's users of the tests, by role: user name.
+CONSOLE_USERS = {"admin": "root", "fund_manager": "ann", "investor": "ivy", "ops": "olga"}
+
+
+def console_users(stack: Stack) -> dict[str, str]:
+    """Fund managers ann (syn-a) and ben (syn-b), investor ivy (inv-a), olga (ops) and root (admin),
+    made with the CLI as an operator would, each with ``CONSOLE_PASSWORD``; returns the managers' ids."""
+    ids = {}
+    for name, syndicate in (("ann", "syn-a"), ("ben", "syn-b")):
+        ids[name] = stack.pulse(
+            "managers",
+            "add",
+            "--name",
+            name.title(),
+            "--email",
+            f"{name}@fund.example",
+            "--channels",
+            "email",
+        ).stdout.strip()
+        stack.pulse("managers", "assign", ids[name], syndicate)
+    for username, role, scope in (
+        ("root", "admin", ()),
+        ("ann", "fund_manager", ("--manager-id", ids["ann"])),
+        ("ben", "fund_manager", ("--manager-id", ids["ben"])),
+        ("ivy", "investor", ("--investor-id", "inv-a")),
+        ("olga", "ops", ()),
+    ):
+        stack.pulse("users", "create", username, "--role", role, *scope)
+        stack.pulse("users", "set-password", username, input=CONSOLE_PASSWORD + "\n")
+    return ids

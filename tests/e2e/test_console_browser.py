@@ -25,12 +25,12 @@ from models.anomaly import AlertKind, alert_id
 from pipeline.devtools.local_stack import start_broker, stop_process
 from pipeline.platform import db
 from tests.conftest import PostgresServer, database_url_for
-from tests.harness import Stack, Worker, transaction, wait_until
+from tests.harness import CONSOLE_PASSWORD, Stack, Worker, console_users, transaction, wait_until
 
 pytestmark = pytest.mark.integration
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = CONSOLE_PASSWORD
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -96,28 +96,7 @@ def console(
     db.upgrade(url)
     pid, port = start_broker(folder / "broker.log")
     stack = Stack(kafka_url=f"kafka://127.0.0.1:{port}", database_url=url, data_dir=folder)
-    ids = {}
-    for manager, syndicate in (("ann", "syn-a"), ("ben", "syn-b")):
-        ids[manager] = stack.pulse(
-            "managers",
-            "add",
-            "--name",
-            manager.title(),
-            "--email",
-            f"{manager}@fund.example",
-            "--channels",
-            "email",
-        ).stdout.strip()
-        stack.pulse("managers", "assign", ids[manager], syndicate)
-    for username, role, scope in (
-        ("root", "admin", ()),
-        ("ann", "fund_manager", ("--manager-id", ids["ann"])),
-        ("ben", "fund_manager", ("--manager-id", ids["ben"])),
-        ("ivy", "investor", ("--investor-id", "inv-a")),
-        ("olga", "ops", ()),
-    ):
-        stack.pulse("users", "create", username, "--role", role, *scope)
-        stack.pulse("users", "set-password", username, input=PASSWORD + "\n")
+    ids = console_users(stack)
     # History for the charts and the backtest: an hour of quiet trading, then one large one.
     stack.produce(
         orjson.dumps(

@@ -13,12 +13,20 @@ import pytest
 import requests
 
 from models.access import POLICY, POOL_COMMANDS, PUBLIC, Role
-from tests.harness import Stack, Worker, transaction, wait_until
+from tests.harness import (
+    CONSOLE_PASSWORD,
+    CONSOLE_USERS,
+    Stack,
+    Worker,
+    console_users,
+    transaction,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 NO_ALERT = "00000000-0000-4000-8000-000000000000"
-PASSWORD = "correct horse battery staple"
+PASSWORD = CONSOLE_PASSWORD
 HOMES = {
     "admin": "/console/admin",
     "fund_manager": "/console/alerts",
@@ -67,35 +75,8 @@ def concrete(route: str, pool_id: str, alert_id: str) -> str:
     )
 
 
-def users(stack: Stack) -> dict[str, str]:
-    """Two managers with a syndicate each, an investor, ops and an admin, all with passwords."""
-    ids = {}
-    for name, syndicate in (("ann", "syn-a"), ("ben", "syn-b")):
-        ids[name] = stack.pulse(
-            "managers",
-            "add",
-            "--name",
-            name,
-            "--email",
-            f"{name}@fund.example",
-            "--channels",
-            "email",
-        ).stdout.strip()
-        stack.pulse("managers", "assign", ids[name], syndicate)
-    for username, role, scope in (
-        ("root", "admin", ()),
-        ("ann", "fund_manager", ("--manager-id", ids["ann"])),
-        ("ben", "fund_manager", ("--manager-id", ids["ben"])),
-        ("ivy", "investor", ("--investor-id", "inv-a")),
-        ("olga", "ops", ()),
-    ):
-        stack.pulse("users", "create", username, "--role", role, *scope)
-        stack.pulse("users", "set-password", username, input=PASSWORD + "\n")
-    return ids
-
-
 def test_console_access_forms_and_sessions_from_the_outside(stack: Stack, workers: list[Worker]):
-    ids = users(stack)
+    ids = console_users(stack)
     weak = stack.pulse("users", "set-password", "ivy", input="short\n", check=False)
     assert weak.returncode == 1
     assert "12 to 1024 characters" in weak.stderr
@@ -118,12 +99,7 @@ def test_console_access_forms_and_sessions_from_the_outside(stack: Stack, worker
 
     # Sign-in per role: each lands on its home page; the cookie is HttpOnly, Strict, expiring.
     browsers: dict[str, Browser] = {}
-    for username, role in (
-        ("root", "admin"),
-        ("ann", "fund_manager"),
-        ("ivy", "investor"),
-        ("olga", "ops"),
-    ):
+    for role, username in CONSOLE_USERS.items():
         b = Browser(worker.port)
         signed = b.sign_in(username)
         assert signed.status_code == 303, signed.text[:300]
@@ -201,12 +177,7 @@ def test_console_access_forms_and_sessions_from_the_outside(stack: Stack, worker
                 assert "text/html" in answer.headers["Content-Type"], where
             else:
                 assert answer.status_code not in (401, 403, 500), where
-    for role, username in (
-        ("admin", "root"),
-        ("fund_manager", "ann"),
-        ("investor", "ivy"),
-        ("ops", "olga"),
-    ):
+    for role, username in CONSOLE_USERS.items():
         b = Browser(worker.port)
         assert b.sign_in(username).status_code == 303
         browsers[role] = b

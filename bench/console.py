@@ -1,21 +1,30 @@
 """Console pages, timed from the outside: 1,000,000 transactions and 100,000 alerts stored, a real worker,
 signed-in users. Prints per page the median and p99 of the server's answer (the worker's web server on
-loopback; the server's own time is in its request log line, within a millisecond of this)."""
+loopback; the server's own time is in its request log line, within a millisecond of this), and how long
+a new alert takes from its transaction being produced to its row arriving on a fund manager's live list
+(the server-sent events the page listens to)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import re
 import statistics
+import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 
+import orjson
 import psycopg
 import requests
+from aiokafka import AIOKafkaProducer
 
 import sql
 from bench.common import bench_stack, load_rows, record
 from models.access import Principal
+from models.anomaly import AlertKind, alert_id
 from pipeline.devtools.local_stack import free_port
 from pipeline.notify.managers import add_manager, assign
 from pipeline.platform import db
@@ -86,6 +95,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--alerts", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--live-alerts", type=int, default=20)
     args = parser.parse_args(argv)
     with bench_stack() as stack:
         load(stack.database_url, args.transactions, args.alerts)
@@ -118,16 +128,80 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             name: timed(sessions[user], base + path, args.runs)
             for name, (user, path) in pages.items()
         }
+        live = live_latency(stack.bootstrap, base, sessions["ann"], args.live_alerts)
     for name, t in times.items():
         print(f"{name:<40} p50 {t['p50_ms']:>7.1f} ms   p99 {t['p99_ms']:>7.1f} ms")
+    print(
+        f"live alert, produced -> on the page's stream: p50 {live['p50_ms']} ms, "
+        f"max {live['max_ms']} ms ({live['arrived']} of {live['alerts']} arrived)"
+    )
     out = {
         "transactions": args.transactions,
         "alerts": args.alerts,
         "runs": args.runs,
         "pages": times,
+        "live_alert": live,
     }
     record("console", out)
     return out
+
+
+def live_latency(bootstrap: str, base: str, http: requests.Session, n: int) -> dict[str, object]:
+    """Large transactions for the manager's syndicate, one a second; each timed from its send to
+    its row on the live stream."""
+    arrived: dict[str, float] = {}
+    stream = http.get(
+        f"{base}/console/alerts/live",
+        stream=True,
+        timeout=120,
+        headers={"Accept": "text/event-stream"},
+    )
+
+    def listen() -> None:
+        with contextlib.suppress(requests.RequestException, AttributeError):
+            for line in stream.iter_lines():
+                if line.startswith(b"data: "):
+                    arrived.setdefault(orjson.loads(line[6:])["id"], time.perf_counter())
+
+    threading.Thread(target=listen, daemon=True).start()
+    time.sleep(1.0)  # the stream's first poll
+    sent = asyncio.run(_produce_large(bootstrap, n))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(a in arrived for a in sent):
+        time.sleep(0.1)
+    stream.close()
+    delays = sorted((arrived[a] - t) * 1000 for a, t in sent.items() if a in arrived)
+    return {
+        "alerts": len(sent),
+        "arrived": len(delays),
+        "p50_ms": round(statistics.median(delays), 1) if delays else None,
+        "max_ms": round(delays[-1], 1) if delays else None,
+    }
+
+
+async def _produce_large(bootstrap: str, n: int) -> dict[str, float]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    sent = {}
+    try:
+        for i in range(n):
+            tid = f"live-{i}"
+            value = orjson.dumps(
+                {
+                    "transaction_id": tid,
+                    "investor_id": "inv-live",
+                    "syndicate_id": "syn-00001",
+                    "transaction_amount": "50000.00",
+                    "transaction_date": datetime.now(UTC).isoformat(),
+                }
+            )
+            began = time.perf_counter()
+            await producer.send_and_wait("transactions", value, key=b"syn-00001")
+            sent[str(alert_id(AlertKind.LARGE_TRANSACTION, "syn-00001", tid))] = began
+            await asyncio.sleep(1.0)
+    finally:
+        await producer.stop()
+    return sent
 
 
 def answering(base: str) -> str:

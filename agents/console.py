@@ -826,6 +826,7 @@ class Admin(ConsolePage):
 ROUTES: list[tuple[str, type[ConsolePage]]] = [
     ("/console/login", Login),
     ("/console/logout", Logout),
+    ("/console", Home),
     ("/console/", Home),
     ("/console/static/{name}", Static),
     ("/console/alerts", Alerts),

@@ -129,6 +129,7 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/console/login"): PUBLIC,
     ("GET", "/console/static/{name}"): PUBLIC,
     ("POST", "/console/logout"): SIGNED_IN,
+    ("GET", "/console"): SIGNED_IN,
     ("GET", "/console/"): SIGNED_IN,
     ("GET", "/console/alerts"): MANAGERS,
     ("GET", "/console/alerts/live"): MANAGERS,

@@ -76,6 +76,8 @@ def amount_chart(amount: Decimal, threshold: Decimal, currency: str = "USD") -> 
         f'<rect x="{left}" y="52" width="{x(threshold) - left:.1f}" height="14" fill="#bbb"/>'
         f'<line x1="{x(threshold):.1f}" x2="{x(threshold):.1f}" y1="12" y2="{HEIGHT - 12}" '
         'stroke="#c0392b"/>'
+        f'<text x="{left + 2}" y="48">{amount:,.2f} {escape(currency)}</text>'
+        f'<text x="{left + 2}" y="78">{threshold:,.2f}</text>'
     )
     label = f"Amount {amount:,.2f} {currency} against the threshold of {threshold:,.2f}"
     return _svg(body, label)

@@ -607,15 +607,15 @@ BODY_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def error_text(exc: ApiError) -> str:
-    body = exc.body
-    text = str(body.get("error", "request refused")) if isinstance(body, dict) else str(body)
-    details = body.get("details") if isinstance(body, dict) else None
-    if isinstance(details, list) and details:
-        text += ": " + "; ".join(
-            f"{'.'.join(str(p) for p in d.get('loc', []))} {d.get('msg', '')}".strip()
-            for d in details[:5]
-            if isinstance(d, dict)
-        )
+    """The API's error body in a sentence: its message, and each field it refused."""
+    body = exc.body if isinstance(exc.body, dict) else {"error": str(exc.body)}
+    text = str(body.get("error", "request refused"))
+    if isinstance(body.get("detail"), str):
+        text += f": {body['detail']}"
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        named = [f"{e.get('field')}: {e.get('message')}" for e in errors[:5] if isinstance(e, dict)]
+        text += ": " + "; ".join(named)
     return text
 
 
@@ -631,7 +631,11 @@ class Pools(ConsolePage):
         return await self._show(request)
 
     async def _show(
-        self, request: Request, status: int = 200, error: str | None = None, **form: str
+        self,
+        request: Request,
+        status: int = 200,
+        error: str | None = None,
+        form: Mapping[str, str] | None = None,
     ) -> Any:
         caller = principal_of(request)
         async with (await self.pools_api.db()).connection() as conn:
@@ -642,7 +646,7 @@ class Pools(ConsolePage):
             status,
             pools=found,
             error=error,
-            form={k: form.get(k, "") for k in BODY_FIELDS["create_pool"]},
+            form={k: (form or {}).get(k, "") for k in BODY_FIELDS["create_pool"]},
             idempotency_key=str(uuid.uuid4()),
         )
 
@@ -670,9 +674,7 @@ class Pools(ConsolePage):
             )
             refused(status, created)
         except ApiError as exc:
-            form.pop("idempotency_key", None)
-            form.pop("csrf_token", None)
-            return await self._show(request, exc.status, error_text(exc), **form)
+            return await self._show(request, exc.status, error_text(exc), form)
         return redirect(f"/console/pools/{created['id']}")
 
 

@@ -291,6 +291,22 @@ def test_console_access_forms_and_sessions_from_the_outside(stack: Stack, worker
             {"username": username, "password": "x", "csrf_token": hostile.token("/console/login")},
         )
         assert answer.status_code in (401, 429), username
+    # Forms with values the API refuses: the API's reason, field by field, on a 4xx page; fields
+    # no form has are ignored.
+    refusals = [
+        ({"name": "Fund\x00", "target_size": "1.00", "hard_cap": "2.00"}, 422, "invalid request"),
+        ({"name": "Fund", "target_size": "lots", "hard_cap": "2.00"}, 422, "target_size: "),
+        ({"name": "Fund", "target_size": "1e30", "hard_cap": "2.00"}, 422, "target_size: "),
+        ({"name": "x" * 300, "target_size": "1.00", "hard_cap": "2.00"}, 422, "name: "),
+        ({"name": "F", "target_size": "1", "hard_cap": "2", "status": "x", "error": "y"}, 303, ""),
+    ]
+    for n, (fields, status, reason) in enumerate(refusals):
+        token = ann.token("/console/pools")
+        answer = ann.post(
+            "/console/pools", {"csrf_token": token, "idempotency_key": f"refused-{n}", **fields}
+        )
+        assert answer.status_code == status, fields
+        assert reason in answer.text, (fields, answer.text[-2000:])
     escape = Browser(worker.port)
     token = escape.token("/console/login?next=//evil.example/")
     landed = escape.post(

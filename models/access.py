@@ -123,7 +123,7 @@ POLICY: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/alerts/ack"): PUBLIC,
     ("POST", "/alerts/ack"): PUBLIC,
     ("POST", "/webhooks/twilio/sms"): PUBLIC,
-    # The console (agents/console.py): the same roles as the API behind each page, signed in by a
+    # The console (agents/console/): the same roles as the API behind each page, signed in by a
     # session cookie instead of a bearer token.
     ("GET", "/console/login"): PUBLIC,
     ("POST", "/console/login"): PUBLIC,

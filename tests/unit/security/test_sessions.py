@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from agents.console import safe_next
+from agents.console.pages import safe_next
 from config import Settings
 from pipeline.platform.db import LazyPool
 from pipeline.security.middleware import cookie_values, same_origin

@@ -47,7 +47,7 @@ ROUTES: list[tuple[str, type[ConsolePage]]] = [
 def register(
     app: faust.App,
     settings: Settings,
-    sessions: Sessions | None,
+    sessions: Sessions,
     database: LazyPool,
     pools_api: PoolApi,
 ) -> None:

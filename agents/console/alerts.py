@@ -139,7 +139,7 @@ class LiveAlerts(ConsolePage):
         # console left open never holds up a shutdown or a rebalance.
         with contextlib.suppress(ConnectionResetError):
             while not self.app.should_stop and time.monotonic() < ends:
-                if session is not None and self.sessions is not None:
+                if session is not None:
                     live = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
                     if live is None:
                         await response.write(b"event: signed-out\ndata: {}\n\n")

@@ -44,7 +44,7 @@ def safe_next(target: str | None, fallback: str = "/console/") -> str:
 class ConsolePage(View):
     """``register`` binds the services."""
 
-    sessions: Sessions | None
+    sessions: Sessions
     database: LazyPool
     pools_api: PoolApi
     settings: Settings

@@ -15,9 +15,7 @@ from pipeline.security.sessions import LOGIN_COOKIE, SESSION_COOKIE
 
 class Login(ConsolePage):
     async def get(self, request: Request) -> Any:
-        if self.sessions is None or await self.sessions.find_any(
-            cookie_values(request, SESSION_COOKIE)
-        ):
+        if await self.sessions.find_any(cookie_values(request, SESSION_COOKIE)):
             return redirect("/console/")
         return self._form(request, next_page=request.query.get("next"))
 
@@ -29,7 +27,6 @@ class Login(ConsolePage):
         username: str = "",
         next_page: str | None = None,
     ) -> Any:
-        assert self.sessions is not None
         cookie, nonce = self.sessions.login_nonce()
         response = self.page(
             request,
@@ -52,8 +49,6 @@ class Login(ConsolePage):
         return response
 
     async def post(self, request: Request) -> Any:
-        if self.sessions is None:
-            return redirect("/console/")
         form = await self.form(request)
         username = form.get("username", "").strip()
         token = form.get("csrf_token")
@@ -92,9 +87,8 @@ class Login(ConsolePage):
 
 class Logout(ConsolePage):
     async def post(self, request: Request) -> Any:
-        if self.sessions is not None:
-            for value in cookie_values(request, SESSION_COOKIE):
-                await self.sessions.sign_out(value)
+        for value in cookie_values(request, SESSION_COOKIE):
+            await self.sessions.sign_out(value)
         response = redirect("/console/login")
         response.del_cookie(SESSION_COOKIE, path="/console")
         return response

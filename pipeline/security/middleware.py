@@ -121,11 +121,9 @@ class WebSecurity:
         self.settings = settings
         self.authenticator = Authenticator(settings) if settings.auth_enabled else None
         database = LazyPool(settings.resolved_database_url, max_size=2)
-        self.sessions = (
-            Sessions(settings, LazyPool(settings.resolved_database_url, max_size=4))
-            if settings.auth_enabled
-            else None
-        )
+        # Console sign-in works with auth off too: a signed-in user is who they are, anyone else
+        # the local admin.
+        self.sessions = Sessions(settings, LazyPool(settings.resolved_database_url, max_size=4))
         self._audit_log = audit.AuditWriter(database.get)
 
     @web.middleware
@@ -141,6 +139,11 @@ class WebSecurity:
                 raise TooLarge(self.settings.max_body_bytes)
             if self.authenticator is None:
                 principal = LOCAL
+                if console and not is_public(request.method, route):
+                    with contextlib.suppress(Unauthenticated):
+                        principal = await self._console_principal(request)
+                    if route is not None:
+                        authorize(principal, request.method, route)
             elif not is_public(request.method, route):
                 if console:
                     principal = await self._console_principal(request)
@@ -202,7 +205,6 @@ class WebSecurity:
         return response
 
     async def _console_principal(self, request: web.Request) -> Principal:
-        assert self.sessions is not None
         session = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
         if session is None:
             raise Unauthenticated("sign in to continue")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+import requests
 
 from config import Settings
 from models.access import POLICY, PUBLIC, Principal, Role
@@ -424,3 +426,24 @@ def test_the_app_runs_as_a_role_without_ddl_and_auth_off_needs_loopback(
     verified = audit_verify(stack)
     assert verified.returncode == 0
     assert "7 rows" in verified.stdout  # 2 pools + 4 commitments by root, 1 pool by local
+
+    # The console with auth off: anyone is the local admin; a user who signs in is who they are.
+    stack.pulse("users", "create", "iris", "--role", "investor", "--investor-id", "i-2")
+    stack.pulse("users", "set-password", "iris", input="a long password\n")
+    base = f"http://127.0.0.1:{local.port}"
+    browser = requests.Session()
+    home = browser.get(base + "/console/", allow_redirects=False)
+    assert home.headers["Location"] == "/console/admin"
+    assert browser.get(base + "/console/admin").status_code == 200
+    form = browser.get(base + "/console/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    signed = browser.post(
+        base + "/console/login",
+        data={"username": "iris", "password": "a long password", "csrf_token": token[1]},
+        headers={"Origin": base},
+        allow_redirects=False,
+    )
+    assert signed.headers["Location"] == "/console/me"
+    assert browser.get(base + "/console/me").status_code == 200
+    assert browser.get(base + "/console/admin", allow_redirects=False).status_code == 403

@@ -12,6 +12,7 @@ from bench import (
     alert_latency,
     backtest,
     console,
+    detection,
     ingest,
     memory,
     pools,
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "recovery": recovery.main,
     "backtest": backtest.main,
     "console": console.main,
+    "detection": detection.main,
 }
 
 

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import psycopg
 from aiohttp import web
@@ -85,13 +85,19 @@ def cookie_values(request: web.Request, name: str) -> list[str]:
     return values[:4]
 
 
-def same_origin(request: web.Request) -> bool:
-    """A browser names the page a form was posted from; another site's page is refused. Clients
-    that send no Origin (scripts, not browsers) cannot be made to post by another site."""
+def same_origin(request: web.Request, public_url: str | None = None) -> bool:
+    """A browser names the page a form was posted from; another site's page is refused. Our own
+    pages are this server as the request reached it, or ``PULSE_PUBLIC_URL`` (behind a proxy that
+    ends TLS, the browser's origin is the public one). Clients that send no Origin (scripts, not
+    browsers) cannot be made to post by another site."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    return origin == f"{request.scheme}://{request.host}"
+    ours = {f"{request.scheme}://{request.host}"}
+    if public_url:
+        parts = urlsplit(public_url)
+        ours.add(f"{parts.scheme}://{parts.netloc}")
+    return origin in ours
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -157,7 +163,7 @@ class WebSecurity:
                     authorize(principal, request.method, route)
             request["principal"] = principal
             if console and request.method not in SAFE_METHODS:
-                await _check_form(request, session_of(request))
+                await _check_form(request, session_of(request), self.settings.public_url)
             response = await handler(request)
         except Unauthenticated as exc:
             if console:
@@ -233,10 +239,12 @@ class WebSecurity:
             log.exception("AUDIT WRITE FAILED for request %s", request["request_id"])
 
 
-async def _check_form(request: web.Request, session: Session | None) -> None:
+async def _check_form(
+    request: web.Request, session: Session | None, public_url: str | None
+) -> None:
     """Every state-changing console request comes from a console page: same origin, and (once
     signed in) the session's CSRF token in the form or the X-CSRF-Token header."""
-    if not same_origin(request):
+    if not same_origin(request, public_url):
         raise Forbidden("this form was posted from another site")
     if session is None:
         return  # sign-in checks its own token; with auth off there is no session

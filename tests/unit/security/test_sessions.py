@@ -85,3 +85,10 @@ def test_every_value_of_a_cookie_is_tried_and_another_origin_is_told_apart():
     )
     assert same_origin(ours)
     assert same_origin(make_mocked_request("POST", "/", headers={"Host": "pulse.example"}))
+    # Behind a proxy that ends TLS: the browser's origin is the public address.
+    proxied = make_mocked_request(
+        "POST", "/", headers={"Origin": "https://pulse.example", "Host": "10.0.0.5:6066"}
+    )
+    assert not same_origin(proxied)
+    assert same_origin(proxied, "https://pulse.example/")
+    assert not same_origin(proxied, "https://other.example")

@@ -5,7 +5,6 @@ assigned to them, and another manager's alert answers 404 as one that does not e
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -29,7 +28,7 @@ from models.alert_status import (
 from models.anomaly import InvalidRule
 from models.backtest import Overrides
 from pipeline.alerts import lifecycle
-from pipeline.alerts.backtest import backtest
+from pipeline.alerts.backtest import backtest_syndicate
 from pipeline.notify.escalation import Escalator
 from pipeline.notify.router import AlertRouter
 from pipeline.platform.batches import route_batches
@@ -177,15 +176,7 @@ class SyndicateBacktest(AlertView):
                 conn, scope_of(caller), syndicate
             ):
                 raise UnknownAlert(f"no syndicate {syndicate}")
-            result = await asyncio.to_thread(
-                backtest,
-                self.settings.resolved_database_url(),
-                self.settings,
-                start,
-                end,
-                [syndicate],
-                overrides,
-            )
+            result = await backtest_syndicate(self.settings, syndicate, start, end, overrides)
             return 200, {"alerts": result.alerts, "summary": result.summary_json()}
 
         return await self.answer(run)

@@ -18,7 +18,7 @@ from models.alert_status import (
 from models.anomaly import InvalidRule
 from models.backtest import Overrides
 from pipeline.alerts import lifecycle
-from pipeline.alerts.backtest import backtest
+from pipeline.alerts.backtest import backtest_syndicate
 from pipeline.alerts.rules import RulesCache
 from pipeline.alerts.syndicates import SettingsError, SyndicateUpdate, set_syndicate
 from pipeline.console import reads
@@ -128,15 +128,7 @@ class Syndicate(ConsolePage):
             end = parse_instant(candidate["to"] or None, "backtest to")
             if start is None or end is None:
                 raise InvalidQuery("the backtest needs a range: from and to")
-            result = await asyncio.to_thread(
-                backtest,
-                self.settings.resolved_database_url(),
-                self.settings,
-                start,
-                end,
-                [syndicate_id],
-                overrides,
-            )
+            result = await backtest_syndicate(self.settings, syndicate_id, start, end, overrides)
         except InvalidQuery as exc:
             return await self._show(request, syndicate_id, 422, candidate, error=str(exc))
         return await self._show(

@@ -3,6 +3,7 @@ rules with candidate settings (models.backtest), against what live detection rai
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -100,6 +101,16 @@ def backtest(
             for a in raised
         ],
         summary,
+    )
+
+
+async def backtest_syndicate(
+    settings: Settings, syndicate_id: str, start: datetime, end: datetime, overrides: Overrides
+) -> BacktestResult:
+    """One syndicate's backtest for the web server (the API's and the console's): in a thread, as the
+    replay is CPU work that must not hold the worker's event loop."""
+    return await asyncio.to_thread(
+        backtest, settings.resolved_database_url(), settings, start, end, [syndicate_id], overrides
     )
 
 

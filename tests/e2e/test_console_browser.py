@@ -231,6 +231,7 @@ def test_changing_a_setting_shows_the_backtest_first_and_saves_on_confirmation(
     console: Console, page
 ):
     sign_in(page, console, "ann")
+    wait_until(lambda: alerts_listed(console), 60, "the history stored and its alert raised")
     page.goto(console.base + "/console/syndicates/syn-a")
     page.get_by_label("Threshold").fill("200.00")
     page.get_by_label("Backtest from").fill((T0 - timedelta(hours=1)).isoformat())

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import jwt
 import psycopg
@@ -35,7 +35,8 @@ KEY_PREFIX = "psk_"
 MAX_TTL = timedelta(days=30)
 _TTL = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_HASHER = PasswordHasher()
+# argon2id: API keys' secrets and console passwords alike.
+PASSWORD_HASHER = PasswordHasher()
 
 
 class UnknownUser(PulseError):
@@ -79,7 +80,8 @@ def create_user(database_url: str, principal: Principal) -> None:
             raise InvalidUser(f"user {principal.username} exists already") from None
 
 
-def _principal(row: dict[str, Any]) -> Principal:
+def principal_from_row(row: dict[str, Any]) -> Principal:
+    """A user row (username, role, manager_id, investor_id) as the caller it signs in."""
     return Principal(row["username"], Role(row["role"]), row["manager_id"], row["investor_id"])
 
 
@@ -88,7 +90,7 @@ def get_user(database_url: str, username: str) -> Principal:
         row = row_sync(conn, "security/active_user", key=username)
     if row is None:
         raise UnknownUser(f"no active user {username}")
-    return _principal(row)
+    return principal_from_row(row)
 
 
 def disable_user(database_url: str, username: str) -> None:
@@ -159,7 +161,7 @@ def create_api_key(database_url: str, username: str, label: str = "") -> str:
             "security/create_api_key",
             key_id=key_id,
             username=username,
-            secret_hash=_HASHER.hash(secret),
+            secret_hash=PASSWORD_HASHER.hash(secret),
             label=label,
         )
     return f"{KEY_PREFIX}{key_id}_{secret}"
@@ -185,6 +187,42 @@ def list_api_keys(database_url: str) -> list[dict[str, Any]]:
     return [with_iso(k, "created_at", "revoked_at", "last_used_at") for k in keys]
 
 
+class CachedRows(Generic[T]):
+    """One row by key, trusted for ``ttl`` seconds: a disabled user, a revoked key or an ended
+    session is refused within that long, and PostgreSQL is not asked on every request. A flood of
+    distinct keys empties the cache rather than growing it."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(
+        self,
+        database: LazyPool,
+        statement: str,
+        row_to: Callable[[dict[str, Any]], T],
+        ttl: float,
+    ) -> None:
+        self._db = database
+        self._statement = statement
+        self._row_to = row_to
+        self._ttl = ttl
+        self._cache: dict[str, tuple[T | None, float]] = {}
+
+    async def get(self, key: str) -> T | None:
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        async with (await self._db.get()).connection() as conn:
+            found = await row(conn, self._statement, key=key)
+        value = None if found is None else self._row_to(found)
+        if len(self._cache) >= self.MAX_KEYS:
+            self._cache.clear()
+        self._cache[key] = (value, time.monotonic() + self._ttl)
+        return value
+
+    def forget(self, key: str) -> None:
+        self._cache.pop(key, None)
+
+
 class Authenticator:
     """Turns request credentials into a Principal, for the web server."""
 
@@ -194,9 +232,16 @@ class Authenticator:
         self._settings = settings
         self._keys = keyring.token_keys(settings)
         self._db = LazyPool(settings.resolved_database_url, max_size=4)
-        self._users: dict[str, tuple[Principal | None, float]] = {}
+        self._users = CachedRows(
+            self._db, "security/active_user", principal_from_row, self.USER_TTL
+        )
         self._tokens: dict[str, dict[str, Any]] = {}
-        self._key_owners: dict[str, tuple[tuple[str, str] | None, float]] = {}
+        self._key_owners = CachedRows(
+            self._db,
+            "security/active_api_key",
+            lambda r: (r["username"], r["secret_hash"]),
+            self.USER_TTL,
+        )
         self._throttle = FailureThrottle(
             limit=settings.auth_failure_limit, window=settings.auth_failure_window_seconds
         )
@@ -244,26 +289,8 @@ class Authenticator:
             raise Unauthenticated("the user's role has changed: issue a new token")
         return principal
 
-    async def _lookup(
-        self,
-        cache: dict[str, tuple[T | None, float]],
-        key: str,
-        statement: str,
-        row_to: Callable[[dict[str, Any]], T],
-    ) -> T | None:
-        """One row by ``key``, trusted for USER_TTL seconds: a disabled user or a revoked key is
-        refused within that long."""
-        cached = cache.get(key)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        async with (await self._db.get()).connection() as conn:
-            found = await row(conn, statement, key=key)
-        value = None if found is None else row_to(found)
-        cache[key] = (value, time.monotonic() + self.USER_TTL)
-        return value
-
     async def _active_user(self, username: str) -> Principal:
-        principal = await self._lookup(self._users, username, "security/active_user", _principal)
+        principal = await self._users.get(username)
         if principal is None:
             raise Unauthenticated("unknown or disabled user")
         return principal
@@ -271,19 +298,14 @@ class Authenticator:
     async def _by_api_key(self, key: str) -> Principal:
         key_id, secret = split_api_key(key)
         digest = hashlib.sha256(key.encode()).hexdigest()
-        found = await self._lookup(
-            self._key_owners,
-            key_id,
-            "security/active_api_key",
-            lambda r: (r["username"], r["secret_hash"]),
-        )
+        found = await self._key_owners.get(key_id)
         if found is None:
             raise Unauthenticated("unknown or revoked API key")
         username, secret_hash = found
         if self._verified.get(digest) != key_id:
             try:
                 # argon2 is slow by design: off the event loop, and once per key per process.
-                await asyncio.to_thread(_HASHER.verify, secret_hash, secret)
+                await asyncio.to_thread(PASSWORD_HASHER.verify, secret_hash, secret)
             except (VerificationError, InvalidHashError):
                 raise Unauthenticated("unknown or revoked API key") from None
             if len(self._verified) > 10_000:

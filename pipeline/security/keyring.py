@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
+from pydantic import SecretStr
 
 from config import Settings
 from models.errors import PulseError
@@ -72,24 +73,37 @@ def token_keys(settings: Settings) -> TokenKeys:
             _pem(private.get_secret_value()) if private else None,
             _pem(settings.jwt_public_key),
         )
-    if settings.jwt_secret is not None:
-        secret = settings.jwt_secret.get_secret_value()
-    else:
-        secret = _local_secret(settings, "jwt-secret", lambda: secrets.token_urlsafe(48))
-    if len(secret.encode()) < 32:
-        raise KeyProblem("PULSE_JWT_SECRET must be at least 32 bytes for HS256")
+    secret = _signing_secret(
+        settings,
+        settings.jwt_secret,
+        "jwt-secret",
+        "PULSE_JWT_SECRET must be at least 32 bytes for HS256",
+    )
     return TokenKeys("HS256", secret, secret)
 
 
 def console_secret(settings: Settings) -> str:
     """The key that signs console session cookies: its own, so rotating it signs out only the
     console, not every bearer token."""
-    if settings.console_secret is not None:
-        secret = settings.console_secret.get_secret_value()
+    return _signing_secret(
+        settings,
+        settings.console_secret,
+        "console-secret",
+        "PULSE_CONSOLE_SECRET must be at least 32 bytes",
+    )
+
+
+def _signing_secret(
+    settings: Settings, configured: SecretStr | None, file_name: str, too_short: str
+) -> str:
+    """An HMAC key: the configured one, else one generated under the data directory; at least 32
+    bytes either way."""
+    if configured is not None:
+        secret = configured.get_secret_value()
     else:
-        secret = _local_secret(settings, "console-secret", lambda: secrets.token_urlsafe(48))
+        secret = _local_secret(settings, file_name, lambda: secrets.token_urlsafe(48))
     if len(secret.encode()) < 32:
-        raise KeyProblem("PULSE_CONSOLE_SECRET must be at least 32 bytes")
+        raise KeyProblem(too_short)
     return secret
 
 

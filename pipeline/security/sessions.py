@@ -18,27 +18,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, Signer
 
 from config import Settings
-from models.access import Principal, Role, Unauthenticated
+from models.access import Principal, Unauthenticated
 from models.errors import PulseError
 from models.messages import storable
 from models.throttle import FailureThrottle
 from pipeline.platform.db import LazyPool, connect
 from pipeline.platform.queries import row, row_sync, run, run_sync
 from pipeline.security import keyring
-from pipeline.security.auth import Throttled, UnknownUser
+from pipeline.security.auth import (
+    PASSWORD_HASHER,
+    CachedRows,
+    Throttled,
+    UnknownUser,
+    principal_from_row,
+)
 
 SESSION_COOKIE = "pulse_session"
 LOGIN_COOKIE = "pulse_login"
 MIN_PASSWORD = 8  # NIST SP 800-63B's floor for a password a person chooses
 MAX_PASSWORD = 1024
-_HASHER = PasswordHasher()  # argon2id, as API keys
 # Verified when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
 
 
 class InvalidPassword(PulseError):
@@ -62,7 +66,7 @@ def check_password(password: str) -> str:
 
 def set_password(database_url: str, username: str, password: str) -> int:
     """Set (or replace) a user's console password; returns how many sessions it ended."""
-    hashed = _HASHER.hash(check_password(password))
+    hashed = PASSWORD_HASHER.hash(check_password(password))
     with connect(database_url) as conn:
         if row_sync(conn, "security/has_user", username=username) is None:
             raise UnknownUser(f"no active user {username}")
@@ -74,7 +78,7 @@ def _digest(session_id: str) -> str:
 
 
 class Sessions:
-    CACHE_SECONDS = 2.0
+    CACHE_SECONDS = 2.0  # an ended session is refused everywhere within this long
 
     def __init__(self, settings: Settings, database: LazyPool) -> None:
         secret = keyring.console_secret(settings)
@@ -85,7 +89,7 @@ class Sessions:
         self._throttle = FailureThrottle(
             limit=settings.auth_failure_limit, window=settings.auth_failure_window_seconds
         )
-        self._cache: dict[str, tuple[Session | None, float]] = {}
+        self._found = CachedRows(database, "security/console_session", _session, self.CACHE_SECONDS)
 
     # The sign-in form's own CSRF token: a signed nonce in a cookie and the same in the form.
 
@@ -117,7 +121,7 @@ class Sessions:
         stored = found["password_hash"] if found and found["password_hash"] else _DUMMY_HASH
         try:
             # argon2 is slow by design: off the event loop.
-            await asyncio.to_thread(_HASHER.verify, stored, password[:MAX_PASSWORD])
+            await asyncio.to_thread(PASSWORD_HASHER.verify, stored, password[:MAX_PASSWORD])
             ok = found is not None and stored is not _DUMMY_HASH
         except (VerificationError, InvalidHashError):
             ok = False
@@ -138,9 +142,8 @@ class Sessions:
                 seconds=self.seconds,
             )
         assert created is not None
-        principal = _principal(found)
         return self._sessions.sign(session_id).decode(), Session(
-            principal, csrf, created["expires_at"]
+            principal_from_row(found), csrf, created["expires_at"]
         )
 
     async def find(self, cookie: str | None) -> Session | None:
@@ -148,21 +151,7 @@ class Sessions:
         session_id = self._session_id(cookie)
         if session_id is None:
             return None
-        key = _digest(session_id)
-        cached = self._cache.get(key)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        async with (await self._db.get()).connection() as conn:
-            found = await row(conn, "security/console_session", key=key)
-        session = (
-            None
-            if found is None
-            else Session(_principal(found), found["csrf_token"], found["expires_at"])
-        )
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (session, time.monotonic() + self.CACHE_SECONDS)
-        return session
+        return await self._found.get(_digest(session_id))
 
     async def find_any(self, cookies: list[str]) -> Session | None:
         """The first live session among the values sent for the cookie."""
@@ -176,7 +165,7 @@ class Sessions:
         if session_id is None:
             return
         key = _digest(session_id)
-        self._cache.pop(key, None)
+        self._found.forget(key)
         async with (await self._db.get()).connection() as conn:
             await run(conn, "security/revoke_session", session_hash=key)
 
@@ -193,7 +182,5 @@ class Sessions:
             return await row(conn, "security/user_password", username=username)
 
 
-def _principal(found: dict[str, Any]) -> Principal:
-    return Principal(
-        found["username"], Role(found["role"]), found["manager_id"], found["investor_id"]
-    )
+def _session(found: dict[str, Any]) -> Session:
+    return Session(principal_from_row(found), found["csrf_token"], found["expires_at"])

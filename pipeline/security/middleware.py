@@ -69,7 +69,7 @@ def is_console(path: str) -> bool:
 
 
 def session_of(request: web.Request) -> Session | None:
-    """The console session of the request; None when auth is off."""
+    """The console session of the request; None when nobody signed in (auth off)."""
     return request.get("console_session")
 
 
@@ -143,22 +143,12 @@ class WebSecurity:
         try:
             if (request.content_length or 0) > self.settings.max_body_bytes:
                 raise TooLarge(self.settings.max_body_bytes)
-            if self.authenticator is None:
+            if self.authenticator is None and not console:
                 principal = LOCAL
-                if console and not is_public(request.method, route):
-                    with contextlib.suppress(Unauthenticated):
-                        principal = await self._console_principal(request)
-                    if route is not None:
-                        authorize(principal, request.method, route)
-            elif not is_public(request.method, route):
-                if console:
-                    principal = await self._console_principal(request)
-                else:
-                    principal = await self.authenticator.authenticate(
-                        request.headers.get("Authorization"),
-                        request.headers.get("X-API-Key"),
-                        request.remote or "",
-                    )
+            elif is_public(request.method, route):
+                principal = LOCAL if self.authenticator is None else None
+            else:
+                principal = await self._caller(request, console)
                 if route is not None:  # no such route: the router answers 404 / 405
                     authorize(principal, request.method, route)
             request["principal"] = principal
@@ -175,10 +165,7 @@ class WebSecurity:
         except TooLarge as exc:
             response = _error(413, str(exc), html_page=console)
         except web.HTTPException as exc:
-            if console and exc.status in (302, 303) and exc.location:
-                response = redirect(str(exc.location))  # the console's own redirects
-            else:
-                response = _error(exc.status, exc.reason, html_page=console)
+            response = _error(exc.status, exc.reason, html_page=console)
         except Throttled as exc:
             response = _error(
                 429, str(exc), {"Retry-After": str(exc.retry_after)}, html_page=console
@@ -210,12 +197,23 @@ class WebSecurity:
             await self._audit(request, principal, route, response.status)
         return response
 
-    async def _console_principal(self, request: web.Request) -> Principal:
-        session = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
-        if session is None:
+    async def _caller(self, request: web.Request, console: bool) -> Principal:
+        """Who asks: the console by its session cookie (with auth off, anyone not signed in is
+        the local admin), the API by bearer token or API key."""
+        if console:
+            session = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
+            if session is not None:
+                request["console_session"] = session
+                return session.principal
+            if self.authenticator is None:
+                return LOCAL
             raise Unauthenticated("sign in to continue")
-        request["console_session"] = session
-        return session.principal
+        assert self.authenticator is not None  # auth off never asks for API credentials
+        return await self.authenticator.authenticate(
+            request.headers.get("Authorization"),
+            request.headers.get("X-API-Key"),
+            request.remote or "",
+        )
 
     async def _audit(
         self, request: web.Request, principal: Principal | None, route: str | None, status: int

@@ -30,13 +30,21 @@ from models.alert_status import (
 from pipeline.alerts import lifecycle
 from pipeline.console import charts, reads, render
 from pipeline.security.middleware import cookie_values, principal_of, redirect, session_of
-from pipeline.security.sessions import SESSION_COOKIE
+from pipeline.security.sessions import SESSION_COOKIE, Session
 
 LIVE_POLL_SECONDS = 0.5
 LIVE_OVERLAP = timedelta(seconds=5)  # a row committed late with an earlier time is still seen
 KEEPALIVE_SECONDS = 15.0
 MAX_CATCH_UP = timedelta(minutes=10)
 STREAM_SECONDS = 300.0  # then the browser's EventSource reconnects (Last-Event-ID: where it was)
+STREAM_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-store",
+    "X-Accel-Buffering": "no",
+    "X-Content-Type-Options": "nosniff",
+}
+# What, changed, sends a row again.
+ROW_VERSION = ("status", "escalation_level", "acknowledged_at", "resolved_at")
 
 
 def alert_filter(query: Mapping[str, str]) -> reads.AlertFilter:
@@ -47,6 +55,12 @@ def alert_filter(query: Mapping[str, str]) -> reads.AlertFilter:
         None if status is None else AlertStatus(status),
         clean_filter("syndicate_id", query.get("syndicate_id") or None),
     )
+
+
+def list_url(wanted: reads.AlertFilter) -> str:
+    """The alerts page with these filters: where acting on a row comes back to."""
+    query = filter_query(wanted)
+    return f"/console/alerts?{query}" if query else "/console/alerts"
 
 
 def filter_query(wanted: reads.AlertFilter) -> str:
@@ -74,8 +88,8 @@ class Alerts(ConsolePage):
             syndicates = await reads.managed_syndicates(conn, scope_of(caller))
         query = filter_query(wanted)
         # The live list starts where this page was read: nothing raised in between is missed.
-        live = urlencode({"since": as_of.isoformat()}) if as_of else ""
-        live_query = f"{query}&{live}" if query and live else query or live
+        live = urlencode({"since": as_of.isoformat()})
+        live_query = f"{query}&{live}" if query else live
         return self.page(
             request,
             "alerts.html",
@@ -85,7 +99,7 @@ class Alerts(ConsolePage):
             syndicate_id=wanted.syndicate_id or "",
             syndicates=syndicates,
             live_query=live_query,
-            back=f"/console/alerts?{query}" if query else "/console/alerts",
+            back=list_url(wanted),
             notice=self._notice(request.query),
         )
 
@@ -110,78 +124,66 @@ class LiveAlerts(ConsolePage):
             wanted = alert_filter(request.query)
         except InvalidQuery as exc:
             return web.Response(status=400, text=str(exc))
-        caller = principal_of(request)
-        session = session_of(request)
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-store",
-                "X-Accel-Buffering": "no",
-                "X-Content-Type-Options": "nosniff",
-            }
-        )
+        caller, session = principal_of(request), session_of(request)
+        response = web.StreamResponse(headers=STREAM_HEADERS)
         await response.prepare(request)
-        sent: dict[str, tuple[Any, ...]] = {}
-        try:
-            # A reconnecting EventSource names the last moment it was sent; a new one, its page's.
-            since = parse_instant(
-                request.headers.get("Last-Event-ID") or request.query.get("since") or None,
-                "since",
-            )
-        except InvalidQuery:
-            since = None
-        if since is not None:  # a page left open for long starts again from now
-            since = max(since, datetime.now(UTC) - MAX_CATCH_UP)
-        quiet = 0.0
-        back = filter_query(wanted)
-        ends = time.monotonic() + STREAM_SECONDS
+        since = stream_start(request)
+        sent: dict[str, tuple[Any, ...]] = {}  # each row's version as last sent
+        quiet, ends = 0.0, time.monotonic() + STREAM_SECONDS
         # A stopping worker ends its streams at once (the browser reconnects to another), so a
         # console left open never holds up a shutdown or a rebalance.
         with contextlib.suppress(ConnectionResetError):
             while not self.app.should_stop and time.monotonic() < ends:
-                if session is not None:
-                    live = await self.sessions.find_any(cookie_values(request, SESSION_COOKIE))
-                    if live is None:
-                        await response.write(b"event: signed-out\ndata: {}\n\n")
-                        break
+                if session is not None and not await self.sessions.find_any(
+                    cookie_values(request, SESSION_COOKIE)
+                ):
+                    await response.write(b"event: signed-out\ndata: {}\n\n")
+                    break
                 async with (await self.database.get()).connection() as conn:
                     if since is None:
-                        _, as_of = await reads.alerts(conn, scope_of(caller), wanted, limit=1)
-                        since = as_of
-                        found: list[dict[str, Any]] = []
+                        found, since = [], await reads.now(conn)
                     else:
-                        found, as_of = await reads.alerts(
+                        found, since = await reads.alerts(
                             conn, scope_of(caller), wanted, changed_since=since - LIVE_OVERLAP
                         )
-                        since = as_of or since
                 for alert in reversed(found):  # oldest first: the newest ends on top
-                    version = (
-                        alert["status"],
-                        alert["escalation_level"],
-                        alert["acknowledged_at"],
-                        alert["resolved_at"],
-                    )
-                    if sent.get(alert["alert_id"]) == version:
-                        continue
-                    sent[alert["alert_id"]] = version
-                    row = render.fragment(
-                        "_alert_row.html",
-                        alert=alert,
-                        csrf_token=session.csrf_token if session else "",
-                        back=f"/console/alerts?{back}" if back else "/console/alerts",
-                    )
-                    payload = orjson.dumps({"id": alert["alert_id"], "html": row})
-                    moment = since.isoformat().encode() if since else b""
-                    await response.write(
-                        b"id: " + moment + b"\nevent: alert\ndata: " + payload + b"\n\n"
-                    )
-                    quiet = 0.0
+                    version = tuple(alert[k] for k in ROW_VERSION)
+                    if sent.get(alert["alert_id"]) != version:
+                        sent[alert["alert_id"]] = version
+                        await response.write(alert_event(alert, session, wanted, since))
+                        quiet = 0.0
                 if quiet >= KEEPALIVE_SECONDS:
                     await response.write(b": keep-alive\n\n")
                     quiet = 0.0
                 await asyncio.sleep(LIVE_POLL_SECONDS)
                 quiet += LIVE_POLL_SECONDS
         return response
+
+
+def stream_start(request: Request) -> datetime | None:
+    """Where a stream starts: a reconnecting EventSource names the last moment it was sent, a new
+    one its page's; None (now) when neither says. A page left open for long starts from now."""
+    try:
+        since = parse_instant(
+            request.headers.get("Last-Event-ID") or request.query.get("since") or None, "since"
+        )
+    except InvalidQuery:
+        return None
+    return None if since is None else max(since, datetime.now(UTC) - MAX_CATCH_UP)
+
+
+def alert_event(
+    alert: dict[str, Any], session: Session | None, wanted: reads.AlertFilter, since: datetime
+) -> bytes:
+    """One alert's row as an event; its id is the moment to resume from."""
+    row = render.fragment(
+        "_alert_row.html",
+        alert=alert,
+        csrf_token=session.csrf_token if session else "",
+        back=list_url(wanted),
+    )
+    payload = orjson.dumps({"id": alert["alert_id"], "html": row})
+    return b"id: " + since.isoformat().encode() + b"\nevent: alert\ndata: " + payload + b"\n\n"
 
 
 class AlertChart(ConsolePage):

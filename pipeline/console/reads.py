@@ -46,7 +46,7 @@ async def alerts(
     wanted: AlertFilter,
     changed_since: datetime | None = None,
     limit: int = PAGE_SIZE,
-) -> tuple[list[dict[str, Any]], datetime | None]:
+) -> tuple[list[dict[str, Any]], datetime]:
     """Newest first; with ``changed_since``, those raised or acted on since (whatever their
     status: the live list removes what no longer matches). Returns the rows and the moment they
     were read, to ask from next time."""
@@ -59,8 +59,14 @@ async def alerts(
         changed_since=changed_since,
         limit=limit,
     )
-    as_of = found[0]["as_of"] if found else (await row(conn, "console/now") or {}).get("now")
-    return [shown(r) for r in found], as_of
+    return [shown(r) for r in found], found[0]["as_of"] if found else await now(conn)
+
+
+async def now(conn: psycopg.AsyncConnection) -> datetime:
+    """PostgreSQL's clock: the one alerts and their transitions are stamped by."""
+    found = await row(conn, "console/now")
+    assert found is not None
+    return found["now"]
 
 
 async def minute_counts(

@@ -10,17 +10,14 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from models.access import Role, may_create_pool_for, sees_investor, sees_pool
+from models.access import Role, sees_investor, sees_pool
 from pipeline.platform.batches import route_batches
 from pipeline.platform.json_bodies import ApiError
 from pipeline.pools.api import (
-    CapitalCallBody,
-    CommitmentBody,
-    ContributionBody,
+    POOL_COMMAND_BODIES,
     CreatePoolBody,
-    DistributionBody,
-    EmptyBody,
     PoolApi,
+    for_themselves,
 )
 from pipeline.pools.commands import PoolCommandHandler
 from pipeline.pools.publisher import PoolEventPublisher
@@ -57,12 +54,7 @@ class PoolView(View):
             raw = await read_body(request, self.max_body_bytes)  # 413 from the middleware
             key = request.headers.get("Idempotency-Key")
 
-            def check(data: dict[str, Any]) -> None:
-                if kind == "create_pool" and not may_create_pool_for(caller, data["manager_id"]):
-                    raise ApiError(
-                        403, {"error": "a fund manager creates pools only for themselves"}
-                    )
-
+            check = for_themselves(caller) if kind == "create_pool" else None
             return await self.api.command(
                 "POST", request.path, key, raw, kind, pool_id, model, caller, check
             )
@@ -121,12 +113,10 @@ ROUTES: list[tuple[str, type[PoolView]]] = [
     ("/pools/{pool_id}", OnePool),
     ("/pools/{pool_id}/positions", PoolPositions),
     ("/investors/{investor_id}/positions", InvestorPositions),
-    ("/pools/{pool_id}/commitments", _command_view("commit", CommitmentBody)),
-    ("/pools/{pool_id}/capital-calls", _command_view("capital_call", CapitalCallBody)),
-    ("/pools/{pool_id}/contributions", _command_view("contribute", ContributionBody)),
-    ("/pools/{pool_id}/distributions", _command_view("distribute", DistributionBody)),
-    ("/pools/{pool_id}/close", _command_view("close", EmptyBody)),
-    ("/pools/{pool_id}/open", _command_view("open", EmptyBody)),
+    *(
+        (f"/pools/{{pool_id}}/{name}", _command_view(kind, model))
+        for name, (kind, model) in POOL_COMMAND_BODIES.items()
+    ),
 ]
 
 

@@ -13,13 +13,13 @@ import faust
 from agents.console.alerts import AlertChart, Alerts, LiveAlerts, act_view
 from agents.console.pages import ConsolePage, Home, Static
 from agents.console.people import Admin, Me, Operations, ReplayDeadLetters
-from agents.console.pools import COMMANDS, OnePool, Pools, command_page
+from agents.console.pools import OnePool, Pools, command_page
 from agents.console.sign_in import Login, Logout
 from agents.console.syndicates import Syndicate
 from config import Settings
 from models.alert_status import Action
 from pipeline.platform.db import LazyPool
-from pipeline.pools.api import PoolApi
+from pipeline.pools.api import POOL_COMMAND_BODIES, PoolApi
 from pipeline.security.sessions import Sessions
 
 ROUTES: list[tuple[str, type[ConsolePage]]] = [
@@ -36,7 +36,7 @@ ROUTES: list[tuple[str, type[ConsolePage]]] = [
     ("/console/syndicates/{syndicate_id}", Syndicate),
     ("/console/pools", Pools),
     ("/console/pools/{pool_id}", OnePool),
-    *((f"/console/pools/{{pool_id}}/{name}", command_page(name)) for name in COMMANDS),
+    *((f"/console/pools/{{pool_id}}/{name}", command_page(name)) for name in POOL_COMMAND_BODIES),
     ("/console/me", Me),
     ("/console/ops", Operations),
     ("/console/ops/dead-letters/replay", ReplayDeadLetters),

@@ -3,49 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 from faust.web import Request
 
 from agents.console.pages import ConsolePage
-from models.access import Principal, Role, may_create_pool_for, sees_pool
+from models.access import Principal, Role, sees_pool
 from pipeline.console import reads
 from pipeline.platform.json_bodies import ApiError
-from pipeline.pools.api import (
-    CapitalCallBody,
-    CommitmentBody,
-    ContributionBody,
-    CreatePoolBody,
-    DistributionBody,
-    EmptyBody,
-)
+from pipeline.pools.api import POOL_COMMAND_BODIES, CreatePoolBody, for_themselves
 from pipeline.security.middleware import principal_of, redirect
 
-COMMANDS: dict[str, tuple[str, type]] = {
-    "commitments": ("commit", CommitmentBody),
-    "capital-calls": ("capital_call", CapitalCallBody),
-    "contributions": ("contribute", ContributionBody),
-    "distributions": ("distribute", DistributionBody),
-    "close": ("close", EmptyBody),
-    "open": ("open", EmptyBody),
-}
+# The create form has no status: a pool created here is open at once.
+CREATE_POOL_FIELDS = ("name", "currency", "target_size", "hard_cap", "manager_id")
 
 
-def command_body(form: Mapping[str, str], fields: tuple[str, ...]) -> bytes:
+def command_body(form: Mapping[str, str], fields: Iterable[str]) -> bytes:
+    """The form as the command's JSON body: the fields it takes, those filled in."""
     return orjson.dumps({k: form[k].strip() for k in fields if form.get(k, "").strip()})
-
-
-BODY_FIELDS: dict[str, tuple[str, ...]] = {
-    "create_pool": ("name", "currency", "target_size", "hard_cap", "manager_id"),
-    "commit": ("investor_id", "amount"),
-    "capital_call": ("percent", "amount", "due_date"),
-    "contribute": ("investor_id", "call_id", "amount"),
-    "distribute": ("amount",),
-    "close": (),
-    "open": (),
-}
 
 
 def error_text(exc: ApiError) -> str:
@@ -88,7 +65,7 @@ class Pools(ConsolePage):
             status,
             pools=found,
             error=error,
-            form={k: (form or {}).get(k, "") for k in BODY_FIELDS["create_pool"]},
+            form={k: (form or {}).get(k, "") for k in CREATE_POOL_FIELDS},
             idempotency_key=str(uuid.uuid4()),
         )
 
@@ -97,22 +74,17 @@ class Pools(ConsolePage):
         form = dict(await self.form(request))
         if caller.role is Role.FUND_MANAGER:
             form["manager_id"] = caller.manager_id or ""
-
-        def check(data: dict[str, Any]) -> None:
-            if not may_create_pool_for(caller, data["manager_id"]):
-                raise ApiError(403, {"error": "a fund manager creates pools only for themselves"})
-
         try:
             status, created = await self.pools_api.command(
                 "POST",
                 "/pools",
                 form.get("idempotency_key"),
-                command_body(form, BODY_FIELDS["create_pool"]),
+                command_body(form, CREATE_POOL_FIELDS),
                 "create_pool",
                 None,
                 CreatePoolBody,
                 caller,
-                check,
+                for_themselves(caller),
             )
             refused(status, created)
         except ApiError as exc:
@@ -150,7 +122,7 @@ class PoolPage(ConsolePage):
             positions=positions,
             error=error,
             notice=notice,
-            keys={name: str(uuid.uuid4()) for name in COMMANDS},
+            keys={name: str(uuid.uuid4()) for name in POOL_COMMAND_BODIES},
             **detail,
         )
 
@@ -164,7 +136,7 @@ class OnePool(PoolPage):
 
 
 def command_page(name: str) -> type[ConsolePage]:
-    kind, model = COMMANDS[name]
+    kind, model = POOL_COMMAND_BODIES[name]
 
     class CommandPage(PoolPage):
         async def post(self, request: Request, pool_id: str) -> Any:
@@ -179,7 +151,7 @@ def command_page(name: str) -> type[ConsolePage]:
                         "POST",
                         f"/pools/{pool_id}/{name}",
                         form.get("idempotency_key"),
-                        command_body(form, BODY_FIELDS[kind]),
+                        command_body(form, model.model_fields),
                         kind,
                         pool_id,
                         model,

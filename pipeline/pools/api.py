@@ -20,7 +20,7 @@ import orjson
 from psycopg_pool import AsyncConnectionPool
 from pydantic import Field, model_validator
 
-from models.access import LOCAL, Principal, Role
+from models.access import LOCAL, Principal, Role, may_create_pool_for
 from models.messages import storable
 from pipeline.platform.db import LazyPool
 from pipeline.platform.json_bodies import MAX_BODY_BYTES, ApiError, Body, parse_body
@@ -72,6 +72,28 @@ class DistributionBody(Body):
 
 class EmptyBody(Body):
     pass
+
+
+#: A pool's commands by the last segment of their route: the command's kind and its body. The
+#: HTTP API and the console's forms both take them from here.
+POOL_COMMAND_BODIES: dict[str, tuple[str, type[Body]]] = {
+    "commitments": ("commit", CommitmentBody),
+    "capital-calls": ("capital_call", CapitalCallBody),
+    "contributions": ("contribute", ContributionBody),
+    "distributions": ("distribute", DistributionBody),
+    "close": ("close", EmptyBody),
+    "open": ("open", EmptyBody),
+}
+
+
+def for_themselves(caller: Principal) -> Callable[[dict[str, Any]], None]:
+    """The check on a new pool: a fund manager creates pools only for themselves."""
+
+    def check(data: dict[str, Any]) -> None:
+        if not may_create_pool_for(caller, data["manager_id"]):
+            raise ApiError(403, {"error": "a fund manager creates pools only for themselves"})
+
+    return check
 
 
 def data_of(body: Body) -> dict[str, Any]:

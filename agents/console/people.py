@@ -12,7 +12,7 @@ import sql
 from agents.console.pages import ConsolePage
 from models.access import Role
 from pipeline.console import reads
-from pipeline.ingest.replay import read_dead_letters, replay
+from pipeline.ingest.replay import replay_dead_letters
 from pipeline.notify.managers import list_managers
 from pipeline.platform.health import consumer_lag
 from pipeline.security.middleware import principal_of, redirect
@@ -60,13 +60,9 @@ class Operations(ConsolePage):
 class ReplayDeadLetters(ConsolePage):
     async def post(self, request: Request) -> Any:
         form = await self.form(request)
-        reason = form.get("reason") or None
-        bootstrap = self.settings.kafka_bootstrap()
-        records = await read_dead_letters(bootstrap, "transactions-dlq")
-        values = [
-            r["value"] for r in records if r["value"] and (reason is None or r["reason"] == reason)
-        ]
-        count = await replay(bootstrap, values)
+        count = await replay_dead_letters(
+            self.settings.kafka_bootstrap(), form.get("reason") or None
+        )
         return redirect(f"/console/ops?replayed={count}")
 
 

@@ -58,15 +58,11 @@ def dlq_replay(
 ) -> None:
     """Re-publish dead letters (or their fixed versions) to transactions; safe to repeat."""
     from pipeline.devtools.produce import read_messages
-    from pipeline.ingest.replay import read_dead_letters, replay
+    from pipeline.ingest.replay import replay, replay_dead_letters
 
     bootstrap = settings().kafka_bootstrap()
     if fixed is not None:
-        values = list(read_messages(fixed))
+        count = asyncio.run(replay(bootstrap, list(read_messages(fixed))))
     else:
-        records = asyncio.run(read_dead_letters(bootstrap, "transactions-dlq"))
-        values = [
-            r["value"] for r in records if r["value"] and (reason is None or r["reason"] == reason)
-        ]
-    count = asyncio.run(replay(bootstrap, values))
+        count = asyncio.run(replay_dead_letters(bootstrap, reason))
     err.print(f"re-published {count} messages to transactions")

@@ -64,3 +64,11 @@ async def replay(bootstrap: str, values: list[bytes], topic: str = TRANSACTIONS.
     finally:
         await producer.stop()
     return len(values)
+
+
+async def replay_dead_letters(bootstrap: str, reason: str | None = None) -> int:
+    """Re-publish the transactions' dead letters (those with ``reason``, or all) to
+    ``transactions``; safe to repeat, as ingestion is idempotent by transaction id."""
+    records = await read_dead_letters(bootstrap, "transactions-dlq")
+    values = [r["value"] for r in records if r["value"] and reason in (None, r["reason"])]
+    return await replay(bootstrap, values)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.alert_status import MAX_ESCALATE_AFTER
 from models.errors import PulseError
 
 
@@ -104,7 +105,7 @@ class Settings(BaseSettings):
     default_escalate_after: int = Field(
         default=900,
         ge=0,
-        le=30 * 24 * 3600,
+        le=MAX_ESCALATE_AFTER,
         description="Seconds an alert may stay open before the next level of managers hears of it (0: never).",
     )
     max_future_seconds: int = Field(

@@ -125,6 +125,10 @@ def clean_filter(name: str, value: str | None) -> str | None:
     return value
 
 
+#: The longest escalation deadline a syndicate may have (30 days, in seconds).
+MAX_ESCALATE_AFTER = 30 * 24 * 3600
+
+
 @dataclass(frozen=True, slots=True)
 class Escalation:
     """What an open alert whose deadline passed does now: ``level`` is notified (None: nobody, the

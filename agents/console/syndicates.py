@@ -11,6 +11,7 @@ from faust.web import Request
 from agents.alerts import scope_of
 from agents.console.pages import ConsolePage
 from models.alert_status import (
+    MAX_ESCALATE_AFTER,
     InvalidQuery,
     clean_filter,
     parse_instant,
@@ -20,7 +21,11 @@ from models.backtest import Overrides
 from pipeline.alerts import lifecycle
 from pipeline.alerts.backtest import backtest_syndicate
 from pipeline.alerts.rules import RulesCache
-from pipeline.alerts.syndicates import SettingsError, SyndicateUpdate, set_syndicate
+from pipeline.alerts.syndicates import (
+    SettingsError,
+    SyndicateUpdate,
+    set_syndicate,
+)
 from pipeline.console import reads
 from pipeline.security.middleware import principal_of, redirect
 
@@ -61,10 +66,7 @@ class Syndicate(ConsolePage):
         }
         now = datetime.now(UTC).replace(microsecond=0)
         shown = {
-            "threshold": str(current["threshold"]),
-            "spike_multiplier": str(current["spike_multiplier"]),
-            "spike_min_count": str(current["spike_min_count"]),
-            "escalate_after": str(current["escalate_after"]),
+            **{k: str(v) for k, v in current.items()},
             "from": (now - timedelta(days=7)).isoformat(),
             "to": now.isoformat(),
             **(candidate or {}),
@@ -103,7 +105,7 @@ class Syndicate(ConsolePage):
             )
             escalate = candidate["escalate_after"] or None
             if escalate is not None and not (
-                escalate.isdigit() and int(escalate) <= 30 * 24 * 3600
+                escalate.isdigit() and int(escalate) <= MAX_ESCALATE_AFTER
             ):
                 raise InvalidQuery("escalation deadline: whole seconds from 0 to 30 days")
         except (InvalidRule, InvalidQuery) as exc:

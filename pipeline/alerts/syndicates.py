@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from models.alert_status import MAX_ESCALATE_AFTER
 from models.anomaly import InvalidRule, parse_multiplier
 from models.money import MoneyError, parse_amount
 from pipeline.platform.db import connect
@@ -44,6 +45,8 @@ def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
         multiplier = multiplier.quantize(Decimal("0.0001"))  # NUMERIC(10, 4)
     if update.spike_min_count is not None and update.spike_min_count < 1:
         raise SettingsError("--spike-min-count must be at least 1")
+    if update.escalate_after is not None and not 0 <= update.escalate_after <= MAX_ESCALATE_AFTER:
+        raise SettingsError(f"--escalate-after must be from 0 to {MAX_ESCALATE_AFTER} seconds")
     with connect(database_url) as conn:
         run_sync(
             conn,

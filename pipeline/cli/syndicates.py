@@ -8,6 +8,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from models.alert_status import MAX_ESCALATE_AFTER
 from pipeline.cli.common import database_url, fail, out, settings
 
 app = typer.Typer(no_args_is_help=True, help="Syndicate alert settings.")
@@ -33,7 +34,7 @@ def syndicates_set(
         int | None,
         typer.Option(
             min=0,
-            max=30 * 24 * 3600,
+            max=MAX_ESCALATE_AFTER,
             help="Seconds an alert may stay open before the next level hears of it (0: never)",
         ),
     ] = None,

@@ -4,6 +4,7 @@ each role lands."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -71,8 +72,25 @@ class ConsolePage(View):
         posted = await request.post()
         return {k: v for k, v in posted.items() if isinstance(v, str)}
 
-    def secure_cookies(self, request: Request) -> bool:
-        return request.secure or self.settings.resolved_public_url().startswith("https://")
+    def set_cookie(
+        self,
+        request: Request,
+        response: web.Response,
+        name: str,
+        value: str,
+        max_age: int,
+        path: str,
+    ) -> None:
+        """The console's cookies: HttpOnly, SameSite=Strict, and Secure behind TLS."""
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=path,
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure or self.settings.resolved_public_url().startswith("https://"),
+        )
 
 
 class Home(ConsolePage):
@@ -80,18 +98,23 @@ class Home(ConsolePage):
         return redirect(HOMES[principal_of(request).role])
 
 
+@cache
+def static_files() -> dict[str, tuple[bytes, str]]:
+    """The console's stylesheet and script by name, read once: (body, content type)."""
+    folder = resources.files("pipeline.console") / "static"
+    return {
+        f.name: (f.read_bytes(), STATIC_TYPES[suffix])
+        for f in folder.iterdir()
+        if (suffix := f.name[f.name.rfind(".") :]) in STATIC_TYPES
+    }
+
+
 class Static(ConsolePage):
     async def get(self, request: Request, name: str) -> Any:
-        suffix = name[name.rfind(".") :] if "." in name else ""
-        folder = resources.files("pipeline.console") / "static"
-        if suffix not in STATIC_TYPES or "/" in name or name.startswith("."):
+        found = static_files().get(name)
+        if found is None:
             return web.Response(status=404, text="not found")
-        try:
-            body = (folder / name).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return web.Response(status=404, text="not found")
+        body, content_type = found
         return web.Response(
-            body=body,
-            content_type=STATIC_TYPES[suffix],
-            headers={"Cache-Control": "public, max-age=300"},
+            body=body, content_type=content_type, headers={"Cache-Control": "public, max-age=300"}
         )

@@ -37,15 +37,7 @@ class Login(ConsolePage):
             next=safe_next(next_page),
             login_token=nonce,
         )
-        response.set_cookie(
-            LOGIN_COOKIE,
-            cookie,
-            max_age=3600,
-            path="/console/login",
-            httponly=True,
-            samesite="Strict",
-            secure=self.secure_cookies(request),
-        )
+        self.set_cookie(request, response, LOGIN_COOKIE, cookie, 3600, "/console/login")
         return response
 
     async def post(self, request: Request) -> Any:
@@ -59,7 +51,9 @@ class Login(ConsolePage):
         if (
             token or cookie or "Origin" in request.headers
         ) and not self.sessions.login_nonce_matches(cookie, token):
-            return self._form(request, 403, "The form expired. Please sign in again.", username)
+            return self._form(
+                request, 403, "The form expired. Please sign in again.", username, form.get("next")
+            )
         try:
             value, session = await self.sessions.sign_in(
                 username, form.get("password", ""), request.remote or ""
@@ -72,15 +66,7 @@ class Login(ConsolePage):
             return self._form(request, 401, str(exc), username, form.get("next"))
         home = HOMES[session.principal.role]
         response = redirect(safe_next(form.get("next"), home))
-        response.set_cookie(
-            SESSION_COOKIE,
-            value,
-            max_age=self.sessions.seconds,
-            path="/console",
-            httponly=True,
-            samesite="Strict",
-            secure=self.secure_cookies(request),
-        )
+        self.set_cookie(request, response, SESSION_COOKIE, value, self.sessions.seconds, "/console")
         response.del_cookie(LOGIN_COOKIE, path="/console/login")
         return response
 

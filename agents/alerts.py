@@ -6,6 +6,7 @@ assigned to them, and another manager's alert answers 404 as one that does not e
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import faust
@@ -167,6 +168,7 @@ class SyndicateBacktest(AlertView):
                 query.get("threshold") or None,
                 query.get("spike_multiplier") or None,
                 query.get("spike_min_count") or None,
+                spike_evidence=query.get("spike_evidence") or None,
             )
         except (InvalidQuery, InvalidRule) as exc:
             return self.json({"error": str(exc)}, status=400)
@@ -177,7 +179,11 @@ class SyndicateBacktest(AlertView):
             ):
                 raise UnknownAlert(f"no syndicate {syndicate}")
             result = await backtest_syndicate(self.settings, syndicate, start, end, overrides)
-            return 200, {"alerts": result.alerts, "summary": result.summary_json()}
+            return 200, {
+                "alerts": result.alerts,
+                "summary": result.summary_json(),
+                "labels": asdict(result.labels),
+            }
 
         return await self.answer(run)
 

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.alert_status import MAX_ESCALATE_AFTER
+from models.anomaly import DEFAULT_EVIDENCE, MAX_EVIDENCE
 from models.errors import PulseError
 
 
@@ -97,10 +98,16 @@ class Settings(BaseSettings):
     spike_multiplier: Decimal = Field(
         default=Decimal("10"),
         gt=0,
-        description="Spike when the 5-minute count reaches this many times the hourly average.",
+        description="Spike when a window of 1 to 5 minutes holds this many times the hourly average.",
     )
     spike_min_count: int = Field(
-        default=5, ge=1, description="Fewest transactions in 5 minutes that can be a spike."
+        default=5, ge=1, description="Fewest transactions in a window that can be a spike."
+    )
+    spike_evidence: Decimal = Field(
+        default=DEFAULT_EVIDENCE,
+        ge=2,
+        le=MAX_EVIDENCE,
+        description="Spike only when chance would give such a count less than once in this many.",
     )
     default_escalate_after: int = Field(
         default=900,

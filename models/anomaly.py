@@ -17,13 +17,22 @@ from enum import StrEnum
 from typing import Any
 
 from models.errors import PulseError
+from models.evidence import Odds, improbable, log_tail
 from models.transaction import Transaction
 
 MINUTE = 60_000_000
-CURRENT_WINDOW = 5 * MINUTE  # (t - 5 min, t]
-BASELINE_WINDOW = 60 * MINUTE  # (t - 65 min, t - 5 min], averaged per 5 minutes
-BASELINE_SLOTS = BASELINE_WINDOW // CURRENT_WINDOW  # 12
-WARM_UP = 60 * MINUTE
+# The spike rule judges the windows (t - w, t] that end at each event, for these lengths w: a short
+# burst shows in a short window while it happens, a longer one in a longer window.
+SCALES = (1 * MINUTE, 2 * MINUTE, 3 * MINUTE, 4 * MINUTE, 5 * MINUTE)
+CURRENT_WINDOW = SCALES[-1]  # the longest; the baseline hour ends where it starts
+BASELINE_WINDOW = 60 * MINUTE  # (t - 65 min, t - 5 min]: "the average rate in the last hour"
+# A syndicate with less than that hour of history is judged by its own rate so far, or by this
+# prior (10 transactions in 10 minutes) where that is higher. Never by zero.
+PRIOR_COUNT = 10
+PRIOR_SPAN = 10 * MINUTE
+SILENCE = CURRENT_WINDOW + BASELINE_WINDOW  # longer without a transaction: history begins again
+DEFAULT_EVIDENCE = Decimal(1_000_000)  # fire only on what chance gives less than once in this
+MAX_EVIDENCE = Decimal(10) ** 15
 _ALERT_NS = uuid.UUID("b7d7c3a2-5e0f-4c1b-8f6e-2a9d4e3c1f70")
 _ALERT_NS_V2 = uuid.UUID("0c4f9a61-7d2e-4b3a-9e85-1f6a2d7c3b94")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,13 +67,25 @@ def parse_multiplier(text: str, name: str = "spike_multiplier") -> Decimal:
     return value
 
 
+def parse_evidence(text: str, name: str = "spike_evidence") -> Decimal:
+    """An evidence level as a user gives it: "one in N" by chance, N from 2 to 10^15."""
+    try:
+        value = Decimal(text.replace(",", "").replace("_", ""))
+    except ArithmeticError:
+        raise InvalidRule(f"{name} {text!r} is not a number") from None
+    if not value.is_finite() or not 2 <= value <= MAX_EVIDENCE:
+        raise InvalidRule(f"{name} must be from 2 to 10^15 (fire on what chance gives 1 in N)")
+    return value.quantize(Decimal(1))
+
+
 @dataclass(frozen=True, slots=True)
 class SyndicateRules:
     threshold: Decimal
     spike_multiplier: Decimal
-    spike_min_count: int
+    spike_min_count: int  # fewest transactions in a window that can be a spike
     enabled: bool = True
     name: str | None = None
+    spike_evidence: Decimal = DEFAULT_EVIDENCE  # one in N by chance
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +161,10 @@ def large_transaction(transaction: Transaction, rules: SyndicateRules) -> Alert 
 
 @dataclass(slots=True)
 class SyndicateWindow:
-    """One syndicate's recent in-window event times, its own event-time watermark, its history
-    start and its open spike.
+    """One syndicate's recent in-window event times, its own event-time watermark, the start of its
+    history (its first transaction, or the first after its last silence) and its open spike: the window length that alerted, when, and the count it held then
+    (kept rising until that window is a whole length past the alert, so that a window still
+    filling up as a burst begins is not taken for a doubling).
 
     Lateness is judged against the syndicate's own newest event, not its partition's: a producer
     whose clock runs minutes behind its partition-mates still gets its spikes detected.
@@ -152,6 +175,8 @@ class SyndicateWindow:
     spike_open: bool = False
     alerted_count: int = 0
     watermark: int | None = None
+    alerted_window: int = CURRENT_WINDOW
+    alerted_at: int | None = None
 
     def count(self, after: int, upto: int) -> int:
         """Events with after < time <= upto."""
@@ -162,36 +187,82 @@ class SyndicateWindow:
         if cut:
             del self.times[:cut]
 
-    def state(self) -> tuple[int | None, bool, int]:
-        """What is stored of this window besides its times (the watermark is derived from those:
-        the newest counted event)."""
-        return self.first_event, self.spike_open, self.alerted_count
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What a syndicate's usual rate is known by: ``count`` transactions over ``span``; ``observed``
+    is what the syndicate itself did in it, and ``young`` says it has less than an hour of history."""
+
+    count: int
+    span: int
+    observed: int
+    young: bool = False
+
+    def usual(self, window: int) -> Decimal:
+        """The count a window of this length holds at the usual rate."""
+        return Decimal(self.count * window) / Decimal(self.span)
+
+
+def baseline(window: SyndicateWindow, t: int) -> Baseline:
+    """The hour before the longest window, once the syndicate has that much history. Before, all it
+    has done up to ``t`` over the time it took (at least the shortest window), this window
+    included: a syndicate that opens busy is busy, not spiking; or the prior, where its rate is
+    higher."""
+    edge = t - CURRENT_WINDOW
+    first = t if window.first_event is None else window.first_event
+    if first <= edge - BASELINE_WINDOW:
+        count = window.count(edge - BASELINE_WINDOW, edge)
+        return Baseline(count, BASELINE_WINDOW, count)
+    so_far = window.count(first - 1, t)
+    took = max(t - first, SCALES[0])
+    if so_far * PRIOR_SPAN >= PRIOR_COUNT * took:
+        return Baseline(so_far, took, so_far, young=True)
+    return Baseline(PRIOR_COUNT, PRIOR_SPAN, so_far, young=True)
 
 
 @dataclass(frozen=True, slots=True)
 class SpikeReading:
-    current: int
-    baseline_count: int
-    warm: bool
+    """One window's count against the baseline, and how improbable it is by chance (natural log)."""
 
-    @property
-    def baseline(self) -> Decimal:
-        return Decimal(self.baseline_count) / BASELINE_SLOTS
-
-    def fires(self, rules: SyndicateRules) -> bool:
-        # current >= multiplier * (baseline_count / 12), without dividing.
-        return (
-            self.warm
-            and self.current >= rules.spike_min_count
-            and self.current * BASELINE_SLOTS >= rules.spike_multiplier * self.baseline_count
-        )
+    window: int
+    count: int
+    baseline: Baseline
+    log_chance: float
 
 
-def read_windows(window: SyndicateWindow, t: int) -> SpikeReading:
-    current = window.count(t - CURRENT_WINDOW, t)
-    baseline = window.count(t - CURRENT_WINDOW - BASELINE_WINDOW, t - CURRENT_WINDOW)
-    warm = window.first_event is not None and window.first_event <= t - WARM_UP
-    return SpikeReading(current, baseline, warm)
+def read_window(window: SyndicateWindow, t: int, length: int, base: Baseline) -> SpikeReading:
+    count = window.count(t - length, t)
+    return SpikeReading(length, count, base, log_tail(count, base.count, length, base.span))
+
+
+def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReading | None:
+    """The shortest window ending at ``t`` that holds a spike: at least the minimum count, at least
+    the multiplier times the usual count for its length, and improbable by chance beyond the
+    syndicate's evidence level."""
+    times = window.times
+    upto = bisect_right(times, t)
+    longest = upto - bisect_right(times, t - CURRENT_WINDOW)
+    if longest < rules.spike_min_count:
+        return None  # the longest window holds the most: most events stop here
+    base = baseline(window, t)
+    # count >= multiplier * usual, in integers: count * span * den >= num * base.count * length.
+    num, den = rules.spike_multiplier.as_integer_ratio()
+    level, scaled = num * base.count, base.span * den
+    if longest * scaled < level * SCALES[0]:
+        return None  # not even all of it in the shortest window would be enough
+    for length in SCALES:
+        count = upto - bisect_right(times, t - length)
+        if count < rules.spike_min_count or count * scaled < level * length:
+            continue
+        if improbable(count, base.count, length, base.span, rules.spike_evidence):
+            return SpikeReading(length, count, base, log_tail(count, base.count, length, base.span))
+    return None
+
+
+def recent_counts(window: SyndicateWindow, t: int) -> tuple[int, int]:
+    """(the last 5 minutes, the hour before them) up to ``t``: what ops see of a window."""
+    edge = t - CURRENT_WINDOW
+    return window.count(edge, t), window.count(edge - BASELINE_WINDOW, edge)
 
 
 def spike(
@@ -199,53 +270,73 @@ def spike(
 ) -> Alert | None:
     """Rule 2, evaluated for an event at ``t`` already added to ``window``.
 
-    One open spike per syndicate: after an alert, the next one needs the rate to fall below the
-    firing level first (then a new spike), or to double over the alerted level (escalation).
+    One open spike per syndicate: after an alert, the next one needs every window to fall back
+    below a spike first (then a new spike), or the window length that alerted to hold twice its
+    count at the alert, while a spike still holds (escalation).
     """
-    times = window.times
-    edge = t - CURRENT_WINDOW
-    below = bisect_right(times, edge)
-    current = bisect_right(times, t) - below
-    if not window.spike_open and current < rules.spike_min_count:
-        return None  # cannot fire, nothing open to close: most events, read no further
-    baseline = below - bisect_right(times, edge - BASELINE_WINDOW)
-    warm = window.first_event is not None and window.first_event <= t - WARM_UP
-    reading = SpikeReading(current, baseline, warm)
-    fires = reading.fires(rules)
+    reading = judge(window, t, rules)
     escalation = False
     if window.spike_open:
-        if not fires:
+        if reading is None:
             window.spike_open = False
             return None
-        if reading.current < 2 * window.alerted_count:
+        length = window.alerted_window
+        same = window.count(t - length, t)
+        if window.alerted_at is None or t <= window.alerted_at + length:
+            window.alerted_count = max(window.alerted_count, same)
             return None
+        if same < 2 * window.alerted_count:
+            return None
+        reading = read_window(window, t, length, reading.baseline)
         escalation = True
-    elif not fires:
+    elif reading is None:
         return None
     window.spike_open = True
-    window.alerted_count = reading.current
+    window.alerted_count = reading.count
+    window.alerted_window = reading.window
+    window.alerted_at = t
     if not rules.enabled:
         return None
-    expected = (rules.spike_multiplier * reading.baseline).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_EVEN
-    )
+    return _spike_alert(transaction, t, rules, reading, escalation)
+
+
+def _spike_alert(
+    transaction: Transaction,
+    t: int,
+    rules: SyndicateRules,
+    reading: SpikeReading,
+    escalation: bool,
+) -> Alert:
+    base, length = reading.baseline, reading.window
+    usual = base.usual(length)
+    cents = Decimal("0.01")
+    odds = Odds.of(reading.log_chance)
     return Alert(
         alert_id=alert_id(AlertKind.SPIKE, transaction.syndicate_id, transaction.transaction_id),
         kind=AlertKind.SPIKE,
         syndicate_id=transaction.syndicate_id,
         transaction_id=transaction.transaction_id,
-        observed=Decimal(reading.current),
-        expected=expected,
-        ratio=_ratio(Decimal(reading.current), reading.baseline),
+        observed=Decimal(reading.count),
+        expected=(rules.spike_multiplier * usual).quantize(cents, rounding=ROUND_HALF_EVEN),
+        ratio=_ratio(Decimal(reading.count), usual),
         event_time=transaction.transaction_date,
-        window_start=from_micros(t - CURRENT_WINDOW),
+        window_start=from_micros(t - length),
         window_end=from_micros(t),
         details={
-            "current_count": reading.current,
-            "baseline_count": reading.baseline_count,
-            "baseline_per_5min": str(reading.baseline.quantize(Decimal("0.01"))),
+            "current_count": reading.count,
+            "window_seconds": length // 1_000_000,
+            "usual": str(usual.quantize(cents, rounding=ROUND_HALF_EVEN)),
+            "baseline_count": base.observed,
+            "baseline_minutes": base.span // MINUTE,
+            "prior": base.young,
+            "baseline_per_5min": str(
+                base.usual(CURRENT_WINDOW).quantize(cents, rounding=ROUND_HALF_EVEN)
+            ),
+            "chance_log10": str(odds.log10),
+            "chance": odds.words(),
             "multiplier": str(rules.spike_multiplier),
             "min_count": rules.spike_min_count,
+            "evidence": str(rules.spike_evidence),
             "escalation": escalation,
         },
     )
@@ -275,6 +366,11 @@ class PartitionWindows:
         if self.is_late(window, t):
             return False, None
         if window.watermark is None or t > window.watermark:
+            if window.watermark is not None and t - window.watermark > SILENCE:
+                # After a silence longer than the baseline, an empty last hour says nothing of
+                # the usual rate (a syndicate opening for the day is not spiking): judge it as
+                # new again.
+                window.first_event = t
             window.watermark = t
         insort(window.times, t)
         if window.first_event is None or t < window.first_event:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from models.anomaly import (
@@ -21,6 +21,7 @@ from models.anomaly import (
     SyndicateRules,
     SyndicateWindow,
     large_transaction,
+    parse_evidence,
     parse_multiplier,
     to_micros,
 )
@@ -35,6 +36,7 @@ class Overrides:
     threshold: Decimal | None = None
     spike_multiplier: Decimal | None = None
     spike_min_count: int | None = None
+    spike_evidence: Decimal | None = None
 
     @classmethod
     def parse(
@@ -43,6 +45,7 @@ class Overrides:
         spike_multiplier: str | None,
         spike_min_count: str | int | None,
         label: Callable[[str], str] = lambda field: field,
+        spike_evidence: str | None = None,
     ) -> Overrides:
         """Candidate settings as a user gives them (the CLI's options, the console's query);
         ``InvalidRule`` names the setting, spelled by ``label``, and says what is wrong."""
@@ -64,6 +67,9 @@ class Overrides:
             if spike_multiplier is None
             else parse_multiplier(spike_multiplier, label("spike_multiplier")),
             parsed_count,
+            None
+            if spike_evidence is None
+            else parse_evidence(spike_evidence, label("spike_evidence")),
         )
 
     def apply(self, rules: SyndicateRules) -> SyndicateRules:
@@ -76,6 +82,9 @@ class Overrides:
             spike_min_count=rules.spike_min_count
             if self.spike_min_count is None
             else self.spike_min_count,
+            spike_evidence=rules.spike_evidence
+            if self.spike_evidence is None
+            else self.spike_evidence,
         )
 
 
@@ -146,3 +155,64 @@ def compare(live: Iterable[tuple[str, str, str]], candidate: Iterable[Alert]) ->
         )
         for key in sorted(stored.keys() | found.keys())
     ]
+
+
+# A candidate spike this close to a live one, in the same syndicate, is the same episode.
+SAME_EPISODE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAlert:
+    alert_id: str
+    kind: str
+    syndicate_id: str
+    event_time: datetime
+    false_positive: bool  # resolved with the note "false positive"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelScore:
+    """Candidate settings against the managers' own verdicts on live alerts."""
+
+    false_positives: int  # live alerts resolved as "false positive"
+    false_positives_still_raised: int  # of those, the candidate settings raise them again
+    other_live: int  # live alerts nobody called false
+    other_live_dropped: int  # of those, the candidate settings no longer raise
+
+    def words(self) -> str:
+        if not self.false_positives:
+            return "No alert in this range was resolved as a false positive: no labels to score."
+        quiet = self.false_positives - self.false_positives_still_raised
+        return (
+            f"Of {self.false_positives} alerts resolved as false positives, the candidate settings "
+            f"would not raise {quiet}; of {self.other_live} other live alerts they would drop "
+            f"{self.other_live_dropped}."
+        )
+
+
+def score_labels(live: Iterable[LiveAlert], candidate: Iterable[Alert]) -> LabelScore:
+    """A live alert is raised again when the candidate raises the same alert (a large transaction:
+    the same transaction) or, for a spike, one in the same syndicate within ``SAME_EPISODE``."""
+    ids = set()
+    spikes: dict[str, list[datetime]] = {}
+    for a in candidate:
+        ids.add(str(a.alert_id))
+        if a.kind.value == "spike":
+            spikes.setdefault(a.syndicate_id, []).append(a.event_time)
+
+    def raised(alert: LiveAlert) -> bool:
+        if str(alert.alert_id) in ids:
+            return True
+        return alert.kind == "spike" and any(
+            abs(at - alert.event_time) <= SAME_EPISODE for at in spikes.get(alert.syndicate_id, ())
+        )
+
+    stored = list(live)
+    false = [a for a in stored if a.false_positive]
+    other = [a for a in stored if not a.false_positive]
+    return LabelScore(
+        false_positives=len(false),
+        false_positives_still_raised=sum(raised(a) for a in false),
+        other_live=len(other),
+        other_live_dropped=sum(not raised(a) for a in other),
+    )

@@ -89,7 +89,9 @@ def _gsm7(text: str) -> str:
 def describe(alert: dict[str, Any], times: str = "x") -> str:
     """Observed vs expected, in words."""
     details = alert.get("details") or {}
-    if alert["kind"] == "spike":
+    if alert["kind"] == "spike" and "window_seconds" in details:
+        return _evidence(alert, details, times)
+    if alert["kind"] == "spike":  # alerts raised before the rule weighed evidence
         ratio = alert.get("ratio")
         baseline = details.get("baseline_per_5min", "0")
         how_much = (
@@ -105,6 +107,22 @@ def describe(alert: dict[str, Any], times: str = "x") -> str:
     return (
         f"transaction of {_amount(alert['observed'])} {currency} at {_moment(alert.get('event_time'))}, "
         f"above the threshold of {_amount(alert['expected'])}"
+    )
+
+
+def _evidence(alert: dict[str, Any], details: dict[str, Any], times: str) -> str:
+    """ "42 transactions in 2 min, 13.5x the usual 3.1 per 2 min (last hour); 1 in 10 million by
+    chance" """
+    minutes = int(details["window_seconds"]) // 60
+    span = f"{minutes} min"
+    ratio = alert.get("ratio")
+    usual = Decimal(str(details.get("usual", "0")))
+    known_by = "little history yet" if details.get("prior") else "last hour"
+    how_much = f"{Decimal(ratio):.1f}{times} the usual" if ratio else "against a usual"
+    return (
+        f"{alert['observed']} transactions in {span}, {how_much} {usual:.1f} per {span} "
+        f"({known_by}); {details.get('chance', 'unlikely by chance')}"
+        + (" (escalation)" if details.get("escalation") else "")
     )
 
 

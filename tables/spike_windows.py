@@ -37,10 +37,11 @@ import orjson
 from faust.types import TP
 
 from models.anomaly import (
+    CURRENT_WINDOW,
     PartitionWindows,
     SyndicateWindow,
     from_micros,
-    read_windows,
+    recent_counts,
 )
 from tables.partitioned import on_partition
 
@@ -137,6 +138,9 @@ class SpikeWindows:
             spike_open=head["spike_open"],
             alerted_count=head["alerted_count"],
             watermark=watermark,
+            # Heads written before windows of several lengths alerted on the 5-minute one.
+            alerted_window=head.get("alerted_window", CURRENT_WINDOW),
+            alerted_at=head.get("alerted_at"),
         )
         return Kept(
             syndicate_id,
@@ -280,14 +284,16 @@ def _head(kept: Kept) -> dict[str, Any]:
         "watermark": window.watermark,
         "spike_open": window.spike_open,
         "alerted_count": window.alerted_count,
+        "alerted_window": window.alerted_window,
+        "alerted_at": window.alerted_at,
         "open": list(kept.open),
         "sealed": [list(s) for s in kept.sealed],
         "next_segment": kept.next_segment,
     }
     if window.watermark is not None:
         # For ops: the windows as of the syndicate's newest event.
-        reading = read_windows(window, window.watermark)
+        last_5_minutes, previous_hour = recent_counts(window, window.watermark)
         head["as_of"] = from_micros(window.watermark).isoformat()
-        head["last_5_minutes"] = reading.current
-        head["previous_hour"] = reading.baseline_count
+        head["last_5_minutes"] = last_5_minutes
+        head["previous_hour"] = previous_hour
     return head

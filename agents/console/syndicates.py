@@ -29,7 +29,13 @@ from pipeline.alerts.syndicates import (
 from pipeline.console import reads
 from pipeline.security.middleware import principal_of, redirect
 
-SETTING_FIELDS = ("threshold", "spike_multiplier", "spike_min_count", "escalate_after")
+SETTING_FIELDS = (
+    "threshold",
+    "spike_multiplier",
+    "spike_min_count",
+    "spike_evidence",
+    "escalate_after",
+)
 
 
 class Syndicate(ConsolePage):
@@ -60,6 +66,7 @@ class Syndicate(ConsolePage):
             .normalize()
             .to_eng_string(),
             "spike_min_count": stored.get("spike_min_count") or defaults.spike_min_count,
+            "spike_evidence": stored.get("spike_evidence") or defaults.spike_evidence,
             "escalate_after": self.settings.default_escalate_after
             if stored.get("escalate_after") is None
             else stored["escalate_after"],
@@ -78,6 +85,7 @@ class Syndicate(ConsolePage):
             status,
             syndicate_id=syndicate_id,
             settings={"name": stored.get("name"), **{k: stored.get(k) for k in SETTING_FIELDS}},
+            fields=SETTING_FIELDS,
             current=current,
             managers=found["managers"],
             candidate=shown,
@@ -102,6 +110,7 @@ class Syndicate(ConsolePage):
                 candidate["spike_multiplier"] or None,
                 candidate["spike_min_count"] or None,
                 label=lambda field: field.replace("_", " "),
+                spike_evidence=candidate["spike_evidence"] or None,
             )
             escalate = candidate["escalate_after"] or None
             if escalate is not None and not (
@@ -116,6 +125,7 @@ class Syndicate(ConsolePage):
                 threshold=candidate["threshold"] or None,
                 spike_multiplier=candidate["spike_multiplier"] or None,
                 spike_min_count=overrides.spike_min_count,
+                spike_evidence=candidate["spike_evidence"] or None,
                 escalate_after=None if escalate is None else int(escalate),
             )
             try:
@@ -141,4 +151,5 @@ class Syndicate(ConsolePage):
             preview=result.summary,
             preview_live=sum(d.live for d in result.summary),
             preview_candidate=sum(d.candidate for d in result.summary),
+            preview_labels=result.labels.words(),
         )

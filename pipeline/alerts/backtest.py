@@ -17,7 +17,15 @@ import sql
 from config import Settings
 from models.alert_status import InvalidQuery
 from models.anomaly import Alert, SyndicateRules, alert_message
-from models.backtest import Difference, Overrides, compare, replay
+from models.backtest import (
+    Difference,
+    LabelScore,
+    LiveAlert,
+    Overrides,
+    compare,
+    replay,
+    score_labels,
+)
 from models.transaction import Transaction
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform.db import connect
@@ -32,6 +40,7 @@ SPLIT_FROM = 200_000
 class BacktestResult:
     alerts: list[dict[str, Any]]
     summary: list[Difference]
+    labels: LabelScore
 
     def summary_json(self) -> list[dict[str, Any]]:
         return [asdict(d) for d in self.summary]
@@ -95,12 +104,26 @@ def backtest(
     else:
         raised = work.replay(0, None)
     summary = compare(((r["alert_id"], r["kind"], r["syndicate_id"]) for r in live), raised)
+    labels = score_labels(
+        (
+            LiveAlert(
+                str(r["alert_id"]),
+                r["kind"],
+                r["syndicate_id"],
+                r["event_time"],
+                r["false_positive"],
+            )
+            for r in live
+        ),
+        raised,
+    )
     return BacktestResult(
         [
             _listed(alert_message(a, stored.get(a.syndicate_id, cache.defaults).name))
             for a in raised
         ],
         summary,
+        labels,
     )
 
 

@@ -26,6 +26,7 @@ class RulesCache:
             threshold=settings.default_threshold,
             spike_multiplier=settings.spike_multiplier,
             spike_min_count=settings.spike_min_count,
+            spike_evidence=settings.spike_evidence,
         )
         self._rules: dict[str, SyndicateRules] = {}
         self._version: int | None = None
@@ -54,6 +55,7 @@ class RulesCache:
                 r["spike_multiplier"],
                 r["spike_min_count"],
                 r["enabled"],
+                r["spike_evidence"],
             )
             for r in stored
         }
@@ -65,6 +67,7 @@ class RulesCache:
         multiplier: Decimal | None,
         min_count: int | None,
         enabled: bool,
+        evidence: Decimal | None = None,
     ) -> SyndicateRules:
         d = self.defaults
         return SyndicateRules(
@@ -73,4 +76,5 @@ class RulesCache:
             spike_min_count=d.spike_min_count if min_count is None else min_count,
             enabled=enabled,
             name=name,
+            spike_evidence=d.spike_evidence if evidence is None else evidence,
         )

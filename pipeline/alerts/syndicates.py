@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.alert_status import MAX_ESCALATE_AFTER
-from models.anomaly import InvalidRule, parse_multiplier
+from models.anomaly import InvalidRule, parse_evidence, parse_multiplier
 from models.money import MoneyError, parse_amount
 from pipeline.platform.db import connect
 from pipeline.platform.queries import rows_sync, run_sync
@@ -26,6 +26,7 @@ class SyndicateUpdate:
     spike_min_count: int | None = None
     enabled: bool | None = None
     escalate_after: int | None = None
+    spike_evidence: str | None = None
 
 
 def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
@@ -43,6 +44,12 @@ def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
         except InvalidRule as exc:
             raise SettingsError(str(exc)) from None
         multiplier = multiplier.quantize(Decimal("0.0001"))  # NUMERIC(10, 4)
+    evidence = None
+    if update.spike_evidence is not None:
+        try:
+            evidence = parse_evidence(update.spike_evidence, "--spike-evidence")
+        except InvalidRule as exc:
+            raise SettingsError(str(exc)) from None
     if update.spike_min_count is not None and update.spike_min_count < 1:
         raise SettingsError("--spike-min-count must be at least 1")
     if update.escalate_after is not None and not 0 <= update.escalate_after <= MAX_ESCALATE_AFTER:
@@ -56,6 +63,7 @@ def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
             threshold=threshold,
             multiplier=multiplier,
             min_count=update.spike_min_count,
+            evidence=evidence,
             enabled=update.enabled,
             escalate_after=update.escalate_after,
         )
@@ -73,6 +81,7 @@ def show_syndicates(database_url: str, syndicate_id: str | None = None) -> list[
             "spike_multiplier": None
             if r["spike_multiplier"] is None
             else str(r["spike_multiplier"].normalize()),
+            "spike_evidence": None if r["spike_evidence"] is None else str(r["spike_evidence"]),
             "updated_at": r["updated_at"].isoformat(),
         }
         for r in stored

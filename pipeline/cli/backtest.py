@@ -29,7 +29,10 @@ def backtest(
         str | None, typer.Option(help="Candidate multiple of the hourly average")
     ] = None,
     spike_min_count: Annotated[
-        int | None, typer.Option(min=1, help="Candidate fewest transactions in 5 minutes")
+        int | None, typer.Option(min=1, help="Candidate fewest transactions in a window")
+    ] = None,
+    spike_evidence: Annotated[
+        str | None, typer.Option(help="Candidate evidence level: 1 in this many by chance")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     summary_only: Annotated[
@@ -46,7 +49,11 @@ def backtest(
 
     try:
         overrides = Overrides.parse(
-            threshold, spike_multiplier, spike_min_count, lambda f: "--" + f.replace("_", "-")
+            threshold,
+            spike_multiplier,
+            spike_min_count,
+            lambda f: "--" + f.replace("_", "-"),
+            spike_evidence,
         )
         named = [clean_filter("--syndicate", s) or "" for s in syndicate or []]
         result = run(
@@ -66,12 +73,14 @@ def backtest(
             print(orjson.dumps(result.summary_json()).decode())
         else:
             out.print(summary)
+        err.print(result.labels.words(), highlight=False, soft_wrap=True, markup=False)
         return
     if as_json:
         print(orjson.dumps(result.alerts).decode())
     else:
         out.print(_alerts_table(result.alerts))
     err.print(summary)
+    err.print(result.labels.words(), highlight=False, soft_wrap=True, markup=False)
 
 
 def _summary_table(summary: list[Difference]) -> Table:

@@ -25,7 +25,11 @@ def syndicates_set(
         str | None, typer.Option(help="Spike at this many times the hourly average")
     ] = None,
     spike_min_count: Annotated[
-        int | None, typer.Option(help="Fewest transactions in 5 minutes for a spike")
+        int | None, typer.Option(help="Fewest transactions in a window for a spike")
+    ] = None,
+    spike_evidence: Annotated[
+        str | None,
+        typer.Option(help="Spike only on what chance gives less than 1 in this many, e.g. 1e6"),
     ] = None,
     enabled: Annotated[
         bool | None, typer.Option("--enabled/--disabled", help="Raise alerts for it")
@@ -53,6 +57,7 @@ def syndicates_set(
                 spike_min_count,
                 enabled,
                 escalate_after,
+                spike_evidence,
             ),
         )
     except SettingsError as exc:
@@ -76,8 +81,8 @@ def syndicates_show(
         return
     config = settings()
     table = Table(title="Syndicates")
-    columns = ("syndicate", "name", "threshold", "spike multiplier", "min count", "enabled")
-    for column in (*columns, "escalate after"):
+    columns = ("syndicate", "name", "threshold", "spike multiplier", "min count", "evidence")
+    for column in (*columns, "enabled", "escalate after"):
         table.add_column(column)
     for r in rows:
         table.add_row(
@@ -86,6 +91,7 @@ def syndicates_show(
             r["threshold"] or f"{config.default_threshold} (default)",
             r["spike_multiplier"] or f"{config.spike_multiplier} (default)",
             str(r["spike_min_count"] or f"{config.spike_min_count} (default)"),
+            f"1 in {r['spike_evidence'] or f'{config.spike_evidence} (default)'}",
             "yes" if r["enabled"] else "no",
             f"{config.default_escalate_after} s (default)"
             if r["escalate_after"] is None

@@ -7,6 +7,10 @@ minute) with a daily cycle and Poisson noise, and planted episodes whose truth i
 - ``bump``: a mild rise (3 times for 10 minutes). Busy, not alarming: must not alert.
 - ``ramp``: a slow climb to 4 times over two hours, then back. Growth, not a spike: must not alert.
 
+Optionally (``StreamSpec.varied``) some syndicates keep office hours (nothing outside nine hours a
+day, so every morning they open from silence), some only begin partway through (new syndicates),
+and bursts last from 2 to 10 minutes.
+
 The generator knows nothing of any rule; its parameters are the issue's, not tuned to a detector.
 An alert is true when it falls between a burst's start and five minutes after its end; recall counts
 the bursts that carry at least ``min_carry`` transactions (fewer cannot be told from noise).
@@ -26,6 +30,7 @@ from models.transaction import Transaction
 
 MINUTE = timedelta(minutes=1)
 GRACE = timedelta(minutes=5)
+OFFICE_HOURS = 9
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,14 @@ class StreamSpec:
     ramps: int = 21
     start: datetime = datetime(2026, 3, 2, tzinfo=UTC)
     seed: int = 7
+    office_share: float = 0.0  # of syndicates trading only OFFICE_HOURS a day
+    new_share: float = 0.0  # of syndicates that begin trading partway through the first two days
+
+    @classmethod
+    def varied(cls, seed: int = 7) -> StreamSpec:
+        """The issue's stream with the other kinds: office hours, new syndicates, bursts of 2 to
+        10 minutes."""
+        return cls(seed=seed, burst_minutes=(2, 10), office_share=0.25, new_share=0.15)
 
 
 @dataclass
@@ -65,7 +78,9 @@ class LabelledStream:
         return self.spec.syndicates * self.spec.days
 
 
-def _plant(spec: StreamSpec, rng: random.Random) -> list[tuple[int, str, int, int, float]]:
+def _plant(
+    spec: StreamSpec, rng: random.Random, begins: list[int]
+) -> list[tuple[int, str, int, int, float]]:
     """(syndicate, kind, first minute, minutes, height): apart from each other and from the first
     two hours of each syndicate (no hour of history yet)."""
     total = int(spec.days * 24 * 60)
@@ -83,7 +98,9 @@ def _plant(spec: StreamSpec, rng: random.Random) -> list[tuple[int, str, int, in
                 minutes, height = 10, 3.0
             else:
                 minutes, height = 150, 4.0  # two hours up, half an hour there
-            first = rng.randrange(120, total - minutes - 60)
+            if begins[syndicate] + 120 >= total - minutes - 60:
+                continue
+            first = rng.randrange(begins[syndicate] + 120, total - minutes - 60)
             # Two hours clear on either side: one episode's hour of baseline is not another's.
             span = (first - 120, first + minutes + 120)
             if any(a < span[1] and span[0] < b for a, b in taken.get(syndicate, [])):
@@ -108,15 +125,25 @@ def generate(spec: StreamSpec = StreamSpec()) -> LabelledStream:
         for _ in range(spec.syndicates)
     ]
     phases = [rng.uniform(0, 24) for _ in range(spec.syndicates)]
-    planted = _plant(spec, rng)
+    # Drawn after the rates and phases, so a spec without these kinds is the stream it always was.
+    office = [
+        spec.office_share and rng.random() < spec.office_share for _ in range(spec.syndicates)
+    ]
+    begins = [
+        rng.randrange(0, 2 * 24 * 60) if spec.new_share and rng.random() < spec.new_share else 0
+        for _ in range(spec.syndicates)
+    ]
+    planted = _plant(spec, rng, begins)
     factors: dict[tuple[int, int], float] = {}
     for syndicate, kind, first, minutes, height in planted:
         for m in range(minutes):
             factors[(syndicate, first + m)] = _factor(kind, m, minutes, height)
     times: list[tuple[float, int]] = []
     for s in range(spec.syndicates):
-        for m in range(total):
+        for m in range(begins[s], total):
             hour = (m / 60) % 24
+            if office[s] and (hour - phases[s]) % 24 >= OFFICE_HOURS:
+                continue
             rate = bases[s] * (
                 1 + spec.daily_swing * math.sin(2 * math.pi * (hour - phases[s]) / 24)
             )

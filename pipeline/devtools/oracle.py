@@ -1,6 +1,6 @@
 """An independent computation of what the pipeline must produce, from the input alone.
 
-Deliberately shares no code with the pipeline: stdlib json and Decimal only.
+Deliberately shares no code with the pipeline: stdlib json, Decimal and Fraction only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
+from math import comb, gcd
 
 
 @dataclass
@@ -59,14 +61,16 @@ def expected_alerts(
     multiplier: Decimal = Decimal(10),
     min_count: int = 5,
     lateness: timedelta = timedelta(seconds=120),
+    evidence: Decimal = Decimal(1_000_000),
 ) -> set[tuple[str, str, str]]:
     """(kind, syndicate_id, transaction_id) of every alert, by brute force over each syndicate's events.
 
     Events arrive in the order given (a syndicate's events keep their order on its partition). An
     event more than ``lateness`` behind the newest counted event of its syndicate is late: stored,
-    able to raise a large-transaction alert, but never counted in a window. O(n^2) on purpose.
+    able to raise a large-transaction alert, but never counted in a window. O(n^2) on purpose, and
+    chance computed as an exact fraction, not as the pipeline does.
     """
-    return _alerts(records, threshold, multiplier, min_count, lateness, brute=True)
+    return _alerts(records, threshold, multiplier, min_count, lateness, evidence, brute=True)
 
 
 def expected_alerts_fast(
@@ -75,9 +79,63 @@ def expected_alerts_fast(
     multiplier: Decimal = Decimal(10),
     min_count: int = 5,
     lateness: timedelta = timedelta(seconds=120),
+    evidence: Decimal = Decimal(1_000_000),
 ) -> set[tuple[str, str, str]]:
     """Same rule as ``expected_alerts``, with bisect instead of rescans (large runs)."""
-    return _alerts(records, threshold, multiplier, min_count, lateness, brute=False)
+    return _alerts(records, threshold, multiplier, min_count, lateness, evidence, brute=False)
+
+
+_SCALES = [timedelta(minutes=m) for m in (1, 2, 3, 4, 5)]
+_HOUR = timedelta(minutes=60)
+_PRIOR = (10, timedelta(minutes=10))
+_MICRO = timedelta(microseconds=1)
+
+
+def _chance(count: int, baseline: int, window: timedelta, span: timedelta) -> Fraction:
+    """P(count or more of count + baseline events land in the window), were the rate the same."""
+    n = count + baseline
+    w, h = window // _MICRO, span // _MICRO
+    common = gcd(w, h)
+    w, h = w // common, h // common
+    # In whole numbers, over the common denominator (w + h)^n: quick even for thousands.
+    return Fraction(
+        sum(comb(n, k) * w**k * h ** (n - k) for k in range(count, n + 1)), (w + h) ** n
+    )
+
+
+def _spike_at(
+    times: list[datetime],
+    t: datetime,
+    first: datetime,
+    multiplier: Decimal,
+    min_count: int,
+    evidence: Decimal,
+    brute: bool,
+) -> tuple[timedelta, int] | None:
+    """The shortest window ending at ``t`` holding a spike, and its count."""
+
+    def count(after: datetime, upto: datetime) -> int:
+        if brute:
+            return sum(1 for x in times if after < x <= upto)
+        return bisect_right(times, upto) - bisect_right(times, after)
+
+    edge = t - _SCALES[-1]
+    if first <= edge - _HOUR:
+        base, span = count(edge - _HOUR, edge), _HOUR
+    else:  # less than an hour of history: its own rate so far, or the prior's if higher
+        base, span = count(first - _MICRO, t), max(t - first, _SCALES[0])
+        if Fraction(base, span // _MICRO) < Fraction(_PRIOR[0], _PRIOR[1] // _MICRO):
+            base, span = _PRIOR[0], _PRIOR[1]
+    for window in _SCALES:
+        current = count(t - window, t)
+        usual = base * Fraction(window // _MICRO, span // _MICRO)
+        if (
+            current >= min_count
+            and current >= Fraction(multiplier) * usual
+            and _chance(current, base, window, span) * Fraction(evidence) < 1
+        ):
+            return window, current
+    return None
 
 
 def _alerts(
@@ -86,13 +144,16 @@ def _alerts(
     multiplier: Decimal,
     min_count: int,
     lateness: timedelta,
+    evidence: Decimal,
     brute: bool,
 ) -> set[tuple[str, str, str]]:
-    five, hour = timedelta(minutes=5), timedelta(minutes=60)
     alerts: set[tuple[str, str, str]] = set()
     seen: dict[str, list[datetime]] = defaultdict(list)
     newest: dict[str, datetime] = {}
-    state: dict[str, tuple[bool, int]] = defaultdict(lambda: (False, 0))
+    first: dict[str, datetime] = {}
+    # Per syndicate: (a spike is open, the count it alerted on, the window length that had it,
+    # when). The count keeps rising to what that window holds until it is a whole length past.
+    state: dict[str, tuple[bool, int, timedelta, datetime | None]] = {}
     for record in first_wins(records).values():
         syndicate, tid = str(record["syndicate_id"]), str(record["transaction_id"])
         if Decimal(str(record["transaction_amount"])) > threshold:
@@ -100,25 +161,24 @@ def _alerts(
         t = datetime.fromisoformat(record["transaction_date"].replace("Z", "+00:00"))
         if syndicate in newest and t < newest[syndicate] - lateness:
             continue  # late: not in the windows
+        if syndicate in newest and t - newest[syndicate] > _SCALES[-1] + _HOUR:
+            first[syndicate] = t  # silent for longer than the baseline: judged as new again
         newest[syndicate] = max(t, newest.get(syndicate, t))
+        first[syndicate] = min(t, first.get(syndicate, t))
         times = seen[syndicate]
         insort(times, t)
-        if brute:
-            current = sum(1 for x in times if t - five < x <= t)
-            baseline = sum(1 for x in times if t - five - hour < x <= t - five)
-        else:
-            current = bisect_right(times, t) - bisect_right(times, t - five)
-            baseline = bisect_right(times, t - five) - bisect_right(times, t - five - hour)
-        warm = times[0] <= t - hour
-        fires = (
-            warm
-            and current >= min_count
-            and Decimal(current) >= multiplier * Decimal(baseline) / 12
-        )
-        is_open, alerted = state[syndicate]
-        if is_open and not fires:
-            state[syndicate] = (False, 0)
-        elif (is_open and current >= 2 * alerted) or (not is_open and fires):
+        found = _spike_at(times, t, first[syndicate], multiplier, min_count, evidence, brute)
+        is_open, alerted, length, at = state.get(syndicate, (False, 0, _SCALES[-1], None))
+        if found is None:
+            state[syndicate] = (False, alerted, length, at)
+        elif not is_open:
             alerts.add(("spike", syndicate, tid))
-            state[syndicate] = (True, current)
+            state[syndicate] = (True, found[1], found[0], t)
+        else:
+            again = bisect_right(times, t) - bisect_right(times, t - length)
+            if at is None or t <= at + length:
+                state[syndicate] = (True, max(alerted, again), length, at)
+            elif again >= 2 * alerted:
+                alerts.add(("spike", syndicate, tid))
+                state[syndicate] = (True, again, length, t)
     return alerts

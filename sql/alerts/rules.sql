@@ -1,2 +1,2 @@
-SELECT syndicate_id, name, threshold_amount, spike_multiplier, spike_min_count, enabled
+SELECT syndicate_id, name, threshold_amount, spike_multiplier, spike_min_count, spike_evidence, enabled
 FROM syndicates

@@ -189,11 +189,11 @@ def window_counts_are_on_the_table_page(
 def test_a_kill_right_after_a_burst_below_the_level_raises_no_false_spike(
     stack: Stack, workers: list[Worker]
 ):
-    # One per minute for 90 minutes: baseline 5 per 5 minutes, so the spike level is 50.
+    # One per minute for 90 minutes: the spike level is 10 in any 1 minute, 20 in 2, ... 50 in 5.
     steady = [record(f"s-{i}", "syn-q", T0 + timedelta(minutes=i)) for i in range(90)]
     burst_at = T0 + timedelta(minutes=90)
-    # 44 in 4 minutes + the last steady ones in the window stays below 50, if (and only if) counted once.
-    burst = [record(f"b-{i}", "syn-q", burst_at + timedelta(seconds=5 * i)) for i in range(44)]
+    # 8 a minute for 4 minutes stays below every level, if (and only if) counted once.
+    burst = [record(f"b-{i}", "syn-q", burst_at + timedelta(seconds=7.5 * i)) for i in range(32)]
     stream = steady + burst
     assert oracle.expected_alerts(stream) == set()
     assert oracle.expected_alerts(stream + burst_copy_with_new_ids(burst)), (

@@ -138,6 +138,24 @@ def test_the_backtest_reproduces_live_detection_and_follows_the_oracle_with_over
     assert body["summary"] == summary
     assert api.get(f"/syndicates/syn-07/backtest?{query}")[0] == 404
     assert api.get(f"/syndicates/syn-03/backtest?from={quote(s)}")[0] == 400
+
+    # A manager's verdict is a label: resolve a live spike of syn-03 as a false positive, and a
+    # stricter evidence level is scored by whether it would still raise it.
+    spike = next(a for a in late if a["kind"] == "spike" and a["syndicate_id"] == "syn-03")
+    stack.pulse("alerts", "resolve", spike["alert_id"], "--note", " False positive ")
+    strict = ["backtest", "--from", s, "--to", e, "--syndicate", "syn-03", "--spike-evidence"]
+    quiet = stack.pulse(*strict, "1e15", "--json")
+    wanted = oracle.expected_alerts(mine, evidence=Decimal(10) ** 15)
+    raised = {(a["kind"], a["syndicate_id"], a["transaction_id"]) for a in json.loads(quiet.stdout)}
+    assert raised == wanted
+    assert "Of 1 alerts resolved as false positives" in quiet.stderr
+    status, body = api.get(f"/syndicates/syn-03/backtest?from={quote(s)}&to={quote(e)}")
+    assert status == 200
+    assert body["labels"]["false_positives"] == 1
+    assert body["labels"]["false_positives_still_raised"] == 1  # the live settings raise it
+    refused = stack.pulse(*strict, "1", check=False)
+    assert refused.returncode != 0
+    assert "spike-evidence" in refused.stderr
     assert api.get(f"/syndicates/syn-03/backtest?from={quote(e)}&to={quote(s)}")[0] == 400
     window = f"from={quote(s)}&to={quote(e)}"
     for bad in ("spike_min_count=0", "spike_multiplier=abc", "threshold=1.001", "threshold=-5"):

@@ -63,19 +63,23 @@ PAGES = {
             "threshold": None,
             "spike_multiplier": Decimal("5"),
             "spike_min_count": None,
+            "spike_evidence": None,
             "escalate_after": 0,
         },
         "current": {
             "threshold": Decimal("10000"),
             "spike_multiplier": "5",
             "spike_min_count": 20,
+            "spike_evidence": Decimal(1_000_000),
             "escalate_after": 0,
         },
         "managers": [{"manager_id": "m-1", "level": 1}],
+        "fields": ("threshold", "spike_multiplier", "spike_min_count", "spike_evidence"),
         "candidate": {
             "threshold": HOSTILE,
             "spike_multiplier": "5",
             "spike_min_count": "20",
+            "spike_evidence": HOSTILE,
             "escalate_after": "0",
             "from": "a",
             "to": "b",
@@ -85,6 +89,7 @@ PAGES = {
         "preview": [],
         "preview_live": 0,
         "preview_candidate": 0,
+        "preview_labels": HOSTILE,
     },
     "pools.html": {
         "pools": [

@@ -50,7 +50,42 @@ LARGE = {
 }
 
 
-def test_spike_sms_says_observed_vs_expected_in_words():
+EVIDENT_SPIKE = {
+    **SPIKE,
+    "observed": "42",
+    "expected": "31.00",
+    "ratio": "13.5484",
+    "details": {
+        "current_count": 42,
+        "window_seconds": 120,
+        "usual": "3.10",
+        "baseline_count": 93,
+        "prior": False,
+        "baseline_per_5min": "7.75",
+        "chance_log10": "-7.02",
+        "chance": "1 in 10 million by chance",
+        "escalation": False,
+    },
+}
+
+
+def test_spike_sms_gives_the_evidence_in_words():
+    text = render_sms(EVIDENT_SPIKE)
+    assert text == (
+        "Pulse: Spike in Seed Fund: 42 transactions in 2 min, 13.5x the usual 3.1 per 2 min"
+        " (last hour); 1 in 10 million by chance."
+        " Alert 6f0c1d7e. Reply ACK 6f0c1d7e to acknowledge."
+    )
+
+
+def test_a_young_syndicates_spike_says_its_usual_rate_is_from_little_history():
+    young = {**EVIDENT_SPIKE, "details": {**EVIDENT_SPIKE["details"], "prior": True}}
+    assert "(little history yet)" in render_sms(young)
+    _, body = render_email(young)
+    assert "42 transactions in 2 min, 13.5\u00d7 the usual 3.1 per 2 min" in body
+
+
+def test_a_spike_stored_before_the_evidence_rule_reads_as_it_did():
     text = render_sms(SPIKE)
     assert text == (
         "Pulse: Spike in Seed Fund: 24 transactions in 5 min, 11.3x the hourly average of 2.1 per 5 min."
@@ -71,6 +106,7 @@ def test_large_transaction_sms_has_amount_time_and_a_masked_investor():
     "alert",
     [
         SPIKE,
+        EVIDENT_SPIKE,
         LARGE,
         {**LARGE, "syndicate_name": "Ω" * 200},
         {**SPIKE, "syndicate_name": "基金 🚀 ~[x]"},

@@ -30,7 +30,12 @@ def counted(kept: Kept, times: list[int]) -> None:
 def test_a_window_reads_back_as_it_was_written_across_sealed_segments():
     table = LocalTable()
     store = windows(table)
-    kept = Kept("syn-1", SyndicateWindow(spike_open=True, alerted_count=9))
+    kept = Kept(
+        "syn-1",
+        SyndicateWindow(
+            spike_open=True, alerted_count=9, alerted_window=2 * MINUTE, alerted_at=999 * MINUTE
+        ),
+    )
     start = 1_000 * MINUTE
     for batch in range(5):  # 5 batches of 70: two segments sealed, the rest open
         counted(kept, [start + (batch * 70 + i) * 1_000_000 for i in range(70)])
@@ -153,3 +158,18 @@ def test_any_prefix_of_a_write_restores_the_window_before_it_or_after_it():
                 for t in after.window.times
                 if t > windows(table).rule.horizon(after.window.watermark)
             ], n
+
+
+def test_a_head_written_before_the_window_lengths_reads_as_the_five_minute_window():
+    table = LocalTable()
+    store = windows(table)
+    kept = Kept("syn-1", SyndicateWindow(spike_open=True, alerted_count=9))
+    counted(kept, [1_000 * MINUTE])
+    kept.applied = 0
+    asyncio.run(store.save({0: [kept]}, {}))
+    for key in ("alerted_window", "alerted_at"):
+        del table.changelog["syn-1"][key]
+    back = windows(table.restored()).load(0, "syn-1")
+    assert back is not None
+    assert (back.window.alerted_window, back.window.alerted_at) == (5 * MINUTE, None)
+    assert back.window.alerted_count == 9

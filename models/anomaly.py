@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from models.errors import PulseError
 from models.evidence import Odds, improbable, log_tail
@@ -30,6 +30,11 @@ BASELINE_WINDOW = 60 * MINUTE  # (t - 65 min, t - 5 min]: "the average rate in t
 # prior (10 transactions in 10 minutes) where that is higher. Never by zero.
 PRIOR_COUNT = 10
 PRIOR_SPAN = 10 * MINUTE
+# Where a syndicate has days of history, a spike must also be the multiplier times its usual rate
+# at this hour of the day: the same hour (by event time, UTC) on up to 7 previous days.
+HOUR = 60 * MINUTE
+DAYS_AT_THIS_HOUR = 7
+HOURS_KEPT = DAYS_AT_THIS_HOUR * 24 + 2  # the 7th day's hour is whole, never the partial first
 SILENCE = CURRENT_WINDOW + BASELINE_WINDOW  # longer without a transaction: history begins again
 DEFAULT_EVIDENCE = Decimal(1_000_000)  # fire only on what chance gives less than once in this
 MAX_EVIDENCE = Decimal(10) ** 15
@@ -86,6 +91,11 @@ class SyndicateRules:
     enabled: bool = True
     name: str | None = None
     spike_evidence: Decimal = DEFAULT_EVIDENCE  # one in N by chance
+    # The multiplier as a fraction of integers, once: the spike rule compares in integers.
+    multiplier_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "multiplier_ratio", self.spike_multiplier.as_integer_ratio())
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +187,28 @@ class SyndicateWindow:
     watermark: int | None = None
     alerted_window: int = CURRENT_WINDOW
     alerted_at: int | None = None
+    # Counted transactions per hour of event time, ``hours[i]`` for hour number ``hours_from + i``
+    # (hour number: microseconds // HOUR), for the last HOURS_KEPT hours.
+    hours_from: int | None = None
+    hours: list[int] = field(default_factory=list)
+
+    def count_hour(self, t: int) -> None:
+        hour = t // HOUR
+        if self.hours_from is None:
+            self.hours_from, self.hours = hour, [1]
+            return
+        index = hour - self.hours_from
+        if index < 0:  # a late event from before the first hour kept
+            self.hours[:0] = [0] * -index
+            self.hours_from, index = hour, 0
+        elif index >= len(self.hours):
+            self.hours.extend([0] * (index + 1 - len(self.hours)))
+            if len(self.hours) > HOURS_KEPT:
+                cut = len(self.hours) - HOURS_KEPT
+                del self.hours[:cut]
+                self.hours_from += cut
+                index -= cut
+        self.hours[index] += 1
 
     def count(self, after: int, upto: int) -> int:
         """Events with after < time <= upto."""
@@ -188,8 +220,9 @@ class SyndicateWindow:
             del self.times[:cut]
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
+class Baseline(
+    NamedTuple
+):  # a tuple: built for most events of a busy syndicate, so it must be cheap
     """What a syndicate's usual rate is known by: ``count`` transactions over ``span``; ``observed``
     is what the syndicate itself did in it, and ``young`` says it has less than an hour of history."""
 
@@ -222,23 +255,37 @@ def baseline(window: SyndicateWindow, t: int) -> Baseline:
 
 @dataclass(frozen=True, slots=True)
 class SpikeReading:
-    """One window's count against the baseline, and how improbable it is by chance (natural log)."""
+    """One window's count against the baseline, how improbable it is by chance (natural log), and
+    the usual rate at this hour of the day where the syndicate has one."""
 
     window: int
     count: int
     baseline: Baseline
     log_chance: float
+    at_this_hour: Baseline | None = None
 
 
-def read_window(window: SyndicateWindow, t: int, length: int, base: Baseline) -> SpikeReading:
+def read_window(window: SyndicateWindow, t: int, length: int, seen: SpikeReading) -> SpikeReading:
+    """This window length's reading against the baselines ``seen`` was judged by."""
     count = window.count(t - length, t)
-    return SpikeReading(length, count, base, log_tail(count, base.count, length, base.span))
+    base = seen.baseline
+    return SpikeReading(
+        length, count, base, log_tail(count, base.count, length, base.span), seen.at_this_hour
+    )
+
+
+def _multiplied(count: int, length: int, base: Baseline, rules: SyndicateRules) -> bool:
+    # count >= multiplier * usual, in integers: count * span * den >= num * base.count * length.
+    num, den = rules.multiplier_ratio
+    return count * base.span * den >= num * base.count * length
 
 
 def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReading | None:
     """The shortest window ending at ``t`` that holds a spike: at least the minimum count, at least
     the multiplier times the usual count for its length, and improbable by chance beyond the
-    syndicate's evidence level."""
+    syndicate's evidence level, against the last hour; and, where the syndicate has days of
+    history, at least the multiplier times its usual count at this hour of the day as well. (The
+    evidence stays the last hour's: asking it of the days before too lost bursts in the benchmark.)"""
     times = window.times
     upto = bisect_right(times, t)
     longest = upto - bisect_right(times, t - CURRENT_WINDOW)
@@ -246,17 +293,44 @@ def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReadin
         return None  # the longest window holds the most: most events stop here
     base = baseline(window, t)
     # count >= multiplier * usual, in integers: count * span * den >= num * base.count * length.
-    num, den = rules.spike_multiplier.as_integer_ratio()
+    num, den = rules.multiplier_ratio
     level, scaled = num * base.count, base.span * den
     if longest * scaled < level * SCALES[0]:
         return None  # not even all of it in the shortest window would be enough
+    daily: Baseline | None = None
+    looked = False  # the usual rate at this hour is read once, when a window first needs it
     for length in SCALES:
         count = upto - bisect_right(times, t - length)
         if count < rules.spike_min_count or count * scaled < level * length:
             continue
-        if improbable(count, base.count, length, base.span, rules.spike_evidence):
-            return SpikeReading(length, count, base, log_tail(count, base.count, length, base.span))
+        if not improbable(count, base.count, length, base.span, rules.spike_evidence):
+            continue
+        if not looked:
+            daily, looked = at_this_hour(window, t), True
+        if daily is not None and not _multiplied(count, length, daily, rules):
+            continue
+        return SpikeReading(
+            length, count, base, log_tail(count, base.count, length, base.span), daily
+        )
     return None
+
+
+def at_this_hour(window: SyndicateWindow, t: int) -> Baseline | None:
+    """The usual rate at the hour of ``t``: that hour on each previous day (up to 7) the syndicate
+    has whole; None without a single one."""
+    if window.hours_from is None:
+        return None
+    hour = t // HOUR
+    count = days = 0
+    for day in range(1, DAYS_AT_THIS_HOUR + 1):
+        then = hour - 24 * day
+        if then <= window.hours_from:
+            break
+        count += window.hours[then - window.hours_from]
+        days += 1
+    if not days:
+        return None
+    return Baseline(count, days * HOUR, count)
 
 
 def recent_counts(window: SyndicateWindow, t: int) -> tuple[int, int]:
@@ -287,7 +361,7 @@ def spike(
             return None
         if same < 2 * window.alerted_count:
             return None
-        reading = read_window(window, t, length, reading.baseline)
+        reading = read_window(window, t, length, reading)
         escalation = True
     elif reading is None:
         return None
@@ -307,7 +381,7 @@ def _spike_alert(
     reading: SpikeReading,
     escalation: bool,
 ) -> Alert:
-    base, length = reading.baseline, reading.window
+    base, length, daily = reading.baseline, reading.window, reading.at_this_hour
     usual = base.usual(length)
     cents = Decimal("0.01")
     odds = Odds.of(reading.log_chance)
@@ -334,6 +408,10 @@ def _spike_alert(
             ),
             "chance_log10": str(odds.log10),
             "chance": odds.words(),
+            "usual_at_this_hour": None
+            if daily is None
+            else str(daily.usual(length).quantize(cents, rounding=ROUND_HALF_EVEN)),
+            "days_at_this_hour": 0 if daily is None else daily.span // HOUR,
             "multiplier": str(rules.spike_multiplier),
             "min_count": rules.spike_min_count,
             "evidence": str(rules.spike_evidence),
@@ -373,6 +451,12 @@ class PartitionWindows:
                 window.first_event = t
             window.watermark = t
         insort(window.times, t)
+        hours, first_hour = window.hours, window.hours_from
+        index = -1 if first_hour is None else t // HOUR - first_hour
+        if 0 <= index < len(hours):
+            hours[index] += 1  # most events: an hour already counted
+        else:
+            window.count_hour(t)
         if window.first_event is None or t < window.first_event:
             window.first_event = t
         alert = spike(window, transaction, t, rules)

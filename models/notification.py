@@ -118,6 +118,8 @@ def _evidence(alert: dict[str, Any], details: dict[str, Any], times: str) -> str
     ratio = alert.get("ratio")
     usual = Decimal(str(details.get("usual", "0")))
     known_by = "little history yet" if details.get("prior") else "last hour"
+    if details.get("usual_at_this_hour") is not None:
+        known_by += f"; {Decimal(str(details['usual_at_this_hour'])):.1f} at this hour"
     how_much = f"{Decimal(ratio):.1f}{times} the usual" if ratio else "against a usual"
     return (
         f"{alert['observed']} transactions in {span}, {how_much} {usual:.1f} per {span} "

@@ -141,6 +141,8 @@ class SpikeWindows:
             # Heads written before windows of several lengths alerted on the 5-minute one.
             alerted_window=head.get("alerted_window", CURRENT_WINDOW),
             alerted_at=head.get("alerted_at"),
+            hours_from=head.get("hours_from"),
+            hours=list(head.get("hours", ())),
         )
         return Kept(
             syndicate_id,
@@ -286,6 +288,8 @@ def _head(kept: Kept) -> dict[str, Any]:
         "alerted_count": window.alerted_count,
         "alerted_window": window.alerted_window,
         "alerted_at": window.alerted_at,
+        "hours_from": window.hours_from,
+        "hours": list(window.hours),
         "open": list(kept.open),
         "sealed": [list(s) for s in kept.sealed],
         "next_segment": kept.next_segment,

@@ -9,7 +9,7 @@ import json
 from bisect import bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from math import comb, gcd
@@ -89,6 +89,7 @@ _SCALES = [timedelta(minutes=m) for m in (1, 2, 3, 4, 5)]
 _HOUR = timedelta(minutes=60)
 _PRIOR = (10, timedelta(minutes=10))
 _MICRO = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _chance(count: int, baseline: int, window: timedelta, span: timedelta) -> Fraction:
@@ -111,8 +112,11 @@ def _spike_at(
     min_count: int,
     evidence: Decimal,
     brute: bool,
+    daily: tuple[int, int] | None = None,
 ) -> tuple[timedelta, int] | None:
-    """The shortest window ending at ``t`` holding a spike, and its count."""
+    """The shortest window ending at ``t`` holding a spike, and its count. ``daily``: (count, days)
+    of the same hour on previous days: the window must hold the multiplier times that hour's usual
+    count as well."""
 
     def count(after: datetime, upto: datetime) -> int:
         if brute:
@@ -126,16 +130,43 @@ def _spike_at(
         base, span = count(first - _MICRO, t), max(t - first, _SCALES[0])
         if Fraction(base, span // _MICRO) < Fraction(_PRIOR[0], _PRIOR[1] // _MICRO):
             base, span = _PRIOR[0], _PRIOR[1]
+
+    def stands_out(current: int, window: timedelta, base: int, span: timedelta) -> bool:
+        usual = base * Fraction(window // _MICRO, span // _MICRO)
+        return (
+            current >= Fraction(multiplier) * usual
+            and _chance(current, base, window, span) * Fraction(evidence) < 1
+        )
+
     for window in _SCALES:
         current = count(t - window, t)
-        usual = base * Fraction(window // _MICRO, span // _MICRO)
         if (
             current >= min_count
-            and current >= Fraction(multiplier) * usual
-            and _chance(current, base, window, span) * Fraction(evidence) < 1
+            and stands_out(current, window, base, span)
+            and (
+                daily is None
+                or current
+                >= Fraction(multiplier)
+                * daily[0]
+                * Fraction(window // _MICRO, daily[1] * _HOUR // _MICRO)
+            )
         ):
             return window, current
     return None
+
+
+def _daily(hours: dict[int, int], hour: int, newest: int) -> tuple[int, int] | None:
+    """(count, days) at ``hour`` on up to 7 previous days, each a whole hour of the syndicate's
+    history, within the last 170 hours."""
+    known_from = max(min(hours), newest - 169)
+    days = [d for d in range(1, 8) if hour - 24 * d > known_from]
+    if not days:
+        return None
+    return sum(hours.get(hour - 24 * d, 0) for d in days), len(days)
+
+
+def _hour(t: datetime) -> int:
+    return (t - _EPOCH) // timedelta(hours=1)
 
 
 def _alerts(
@@ -151,6 +182,7 @@ def _alerts(
     seen: dict[str, list[datetime]] = defaultdict(list)
     newest: dict[str, datetime] = {}
     first: dict[str, datetime] = {}
+    hours: dict[str, dict[int, int]] = defaultdict(dict)  # counted transactions per hour
     # Per syndicate: (a spike is open, the count it alerted on, the window length that had it,
     # when). The count keeps rising to what that window holds until it is a whole length past.
     state: dict[str, tuple[bool, int, timedelta, datetime | None]] = {}
@@ -167,7 +199,10 @@ def _alerts(
         first[syndicate] = min(t, first.get(syndicate, t))
         times = seen[syndicate]
         insort(times, t)
-        found = _spike_at(times, t, first[syndicate], multiplier, min_count, evidence, brute)
+        counted = hours[syndicate]
+        counted[_hour(t)] = counted.get(_hour(t), 0) + 1
+        daily = _daily(counted, _hour(t), _hour(newest[syndicate]))
+        found = _spike_at(times, t, first[syndicate], multiplier, min_count, evidence, brute, daily)
         is_open, alerted, length, at = state.get(syndicate, (False, 0, _SCALES[-1], None))
         if found is None:
             state[syndicate] = (False, alerted, length, at)

@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 
 from models.anomaly import (
+    HOUR,
+    HOURS_KEPT,
     MINUTE,
     PRIOR_COUNT,
     PRIOR_SPAN,
@@ -15,6 +17,7 @@ from models.anomaly import (
     PartitionWindows,
     SyndicateRules,
     SyndicateWindow,
+    at_this_hour,
     large_transaction,
     parse_evidence,
     recent_counts,
@@ -299,3 +302,60 @@ def test_pruning_keeps_every_event_a_window_can_still_see():
     newest = times[-1]
     assert times[0] > newest - (65 + 2 + 1) * MINUTE  # old ones went
     assert times[0] <= newest - 65 * MINUTE  # but nothing a window can still see
+
+
+def office_days(feed: Feed, days: int, burst_on: int | None = None) -> datetime:
+    """Every day a trickle at night (one every 5 minutes) and 4 a minute from 09:00 to 17:00; on
+    day ``burst_on``, 60 a minute for 3 minutes at 11:00."""
+    moment = T0
+    for day in range(days):
+        for minute in range(24 * 60):
+            at = T0 + timedelta(days=day, minutes=minute)
+            busy = 9 * 60 <= minute < 17 * 60
+            if day == burst_on and 11 * 60 <= minute < 11 * 60 + 3:
+                for k in range(60):
+                    feed.at(at + timedelta(seconds=k))
+            elif busy:
+                for k in range(4):
+                    feed.at(at + timedelta(seconds=15 * k))
+            elif minute % 5 == 0:
+                feed.at(at)
+            moment = at
+    return moment
+
+
+def test_a_daily_opening_from_a_trickle_alerts_on_its_first_day_only():
+    feed = Feed()
+    office_days(feed, 3)
+    days = {a.event_time.date() for a in spikes_of(feed)}
+    # The first morning is 20x the night before and nothing says it is usual; from the second,
+    # the same hour on the days before does.
+    assert days == {T0.date()}
+
+
+def test_a_burst_at_a_busy_hour_still_stands_out_against_the_days_before():
+    feed = Feed()
+    office_days(feed, 3, burst_on=2)
+    on_day_three = [a for a in spikes_of(feed) if a.event_time.date() == (T0 + timedelta(2)).date()]
+    (alert,) = on_day_three
+    assert alert.event_time - (T0 + timedelta(days=2, hours=11)) < timedelta(minutes=1)
+    assert alert.details["days_at_this_hour"] == 2
+    assert Decimal(alert.details["usual_at_this_hour"]) == 4 * alert.details["window_seconds"] // 60
+
+
+def test_the_hour_counts_keep_a_week_and_the_first_partial_hour_never_counts():
+    window = SyndicateWindow()
+    start = to_micros(T0 + timedelta(minutes=30))  # the first hour is half an hour
+    for hour in range(24 * 9):
+        window.count_hour(start + hour * HOUR)
+    assert len(window.hours) == HOURS_KEPT
+    t = start + (24 * 9 - 1) * HOUR
+    assert at_this_hour(window, t) == Baseline(7, 7 * HOUR, 7)
+    young = SyndicateWindow()
+    young.count_hour(start)
+    young.count_hour(start + 24 * HOUR)
+    assert (
+        at_this_hour(young, start + 24 * HOUR) is None
+    )  # the day before is the partial first hour
+    young.count_hour(start + 48 * HOUR)
+    assert at_this_hour(young, start + 48 * HOUR) == Baseline(1, HOUR, 1)

@@ -85,6 +85,20 @@ def test_a_young_syndicates_spike_says_its_usual_rate_is_from_little_history():
     assert "42 transactions in 2 min, 13.5\u00d7 the usual 3.1 per 2 min" in body
 
 
+def test_a_spike_with_days_of_history_gives_the_usual_rate_at_this_hour_too():
+    daily = {
+        **EVIDENT_SPIKE,
+        "details": {
+            **EVIDENT_SPIKE["details"],
+            "usual_at_this_hour": "2.80",
+            "days_at_this_hour": 3,
+        },
+    }
+    assert "the usual 3.1 per 2 min (last hour; 2.8 at this hour); 1 in 10 million" in render_sms(
+        daily
+    )
+
+
 def test_a_spike_stored_before_the_evidence_rule_reads_as_it_did():
     text = render_sms(SPIKE)
     assert text == (

@@ -33,7 +33,12 @@ def test_a_window_reads_back_as_it_was_written_across_sealed_segments():
     kept = Kept(
         "syn-1",
         SyndicateWindow(
-            spike_open=True, alerted_count=9, alerted_window=2 * MINUTE, alerted_at=999 * MINUTE
+            spike_open=True,
+            alerted_count=9,
+            alerted_window=2 * MINUTE,
+            alerted_at=999 * MINUTE,
+            hours_from=16,
+            hours=[3, 0, 7],
         ),
     )
     start = 1_000 * MINUTE
@@ -167,9 +172,10 @@ def test_a_head_written_before_the_window_lengths_reads_as_the_five_minute_windo
     counted(kept, [1_000 * MINUTE])
     kept.applied = 0
     asyncio.run(store.save({0: [kept]}, {}))
-    for key in ("alerted_window", "alerted_at"):
+    for key in ("alerted_window", "alerted_at", "hours_from", "hours"):
         del table.changelog["syn-1"][key]
     back = windows(table.restored()).load(0, "syn-1")
     assert back is not None
     assert (back.window.alerted_window, back.window.alerted_at) == (5 * MINUTE, None)
+    assert (back.window.hours_from, back.window.hours) == (None, [])
     assert back.window.alerted_count == 9

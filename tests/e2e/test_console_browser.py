@@ -233,16 +233,38 @@ def test_changing_a_setting_shows_the_backtest_first_and_saves_on_confirmation(
     sign_in(page, console, "ann")
     wait_until(lambda: alerts_listed(console), 60, "the history stored and its alert raised")
     page.goto(console.base + "/console/syndicates/syn-a")
+    start, end = (T0 - timedelta(hours=1)).isoformat(), (T0 + timedelta(hours=3)).isoformat()
     page.get_by_label("Threshold").fill("200.00")
-    page.get_by_label("Backtest from").fill((T0 - timedelta(hours=1)).isoformat())
-    page.get_by_label("Backtest to").fill((T0 + timedelta(hours=3)).isoformat())
+    page.get_by_label("Spike evidence: 1 in N by chance").fill("10000000")
+    page.get_by_label("Backtest from").fill(start)
+    page.get_by_label("Backtest to").fill(end)
     page.get_by_role("button", name="Preview").click()
     summary = page.locator("#preview-summary")
     summary.wait_for()
     live = len(alerts_listed(console, "--syndicate", "syn-a"))
-    # Every one of the 62 transactions is above 200.00: the candidate raises one alert for each.
+    # What the CLI's backtest says of the same candidate settings: every transaction of the history
+    # (61, and one a test before may have added) is above 200.00, one alert each, and the spikes a
+    # stricter evidence level still raises.
+    candidate = json.loads(
+        console.stack.pulse(
+            "backtest",
+            "--from",
+            start,
+            "--to",
+            end,
+            "--syndicate",
+            "syn-a",
+            "--threshold",
+            "200.00",
+            "--spike-evidence",
+            "10000000",
+            "--json",
+        ).stdout
+    )
+    assert sum(a["kind"] == "large_transaction" for a in candidate) >= 61
     assert summary.inner_text() == (
-        f"Live detection raised {live} alerts; the candidate settings would have raised 62."
+        f"Live detection raised {live} alerts; the candidate settings would have raised"
+        f" {len(candidate)}."
     )
     shoot(page, "syndicate-preview")
     before = console.stack.pulse("syndicates", "show", "syn-a", "--json", check=False)
@@ -252,6 +274,7 @@ def test_changing_a_setting_shows_the_backtest_first_and_saves_on_confirmation(
     assert page.get_by_role("status").inner_text() == "Settings saved."
     after = json.loads(console.stack.pulse("syndicates", "show", "syn-a", "--json").stdout)
     assert after["threshold"] == "200.00"
+    assert after["spike_evidence"] == "10000000"
 
 
 def test_the_pool_flow_through_forms_ends_in_the_documented_distribution(console: Console, page):

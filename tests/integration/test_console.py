@@ -320,6 +320,13 @@ def test_console_access_forms_and_sessions_from_the_outside(stack: Stack, worker
     )
     assert settings.status_code == 422
     assert "threshold" in settings.text
+    for level in ("NaN", "1", "1e16", "-Infinity", "9" * 5000):
+        evidence = ann.post(
+            "/console/syndicates/syn-a",
+            {"csrf_token": ann.token("/console/alerts"), "spike_evidence": level, "action": "save"},
+        )
+        assert evidence.status_code == 422, level
+        assert "spike evidence must be from 2 to 10^15" in evidence.text
     # Wrong passwords are throttled; the right one is refused too while it lasts.
     guesser = Browser(worker.port)
     answers = [guesser.sign_in("root", f"guess number {n}").status_code for n in range(11)]

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from models.alert_status import MAX_ESCALATE_AFTER
-from models.anomaly import InvalidRule, parse_evidence, parse_multiplier
-from models.money import MoneyError, parse_amount
+from models.anomaly import InvalidRule
+from models.backtest import Overrides
 from pipeline.platform.db import connect
 from pipeline.platform.queries import rows_sync, run_sync
 
@@ -31,27 +31,20 @@ class SyndicateUpdate:
 
 def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
     """Create or change a syndicate's settings; options left out keep their value."""
-    threshold = None
-    if update.threshold is not None:
-        try:
-            threshold = parse_amount(update.threshold)
-        except MoneyError as exc:
-            raise SettingsError(f"--threshold: {exc}") from None
-    multiplier = None
-    if update.spike_multiplier is not None:
-        try:
-            multiplier = parse_multiplier(update.spike_multiplier, "--spike-multiplier")
-        except InvalidRule as exc:
-            raise SettingsError(str(exc)) from None
+    try:
+        # The same parsing as a backtest's candidate settings, so what previews is what saves.
+        parsed = Overrides.parse(
+            update.threshold,
+            update.spike_multiplier,
+            update.spike_min_count,
+            lambda field: "--" + field.replace("_", "-"),
+            update.spike_evidence,
+        )
+    except InvalidRule as exc:
+        raise SettingsError(str(exc)) from None
+    multiplier = parsed.spike_multiplier
+    if multiplier is not None:
         multiplier = multiplier.quantize(Decimal("0.0001"))  # NUMERIC(10, 4)
-    evidence = None
-    if update.spike_evidence is not None:
-        try:
-            evidence = parse_evidence(update.spike_evidence, "--spike-evidence")
-        except InvalidRule as exc:
-            raise SettingsError(str(exc)) from None
-    if update.spike_min_count is not None and update.spike_min_count < 1:
-        raise SettingsError("--spike-min-count must be at least 1")
     if update.escalate_after is not None and not 0 <= update.escalate_after <= MAX_ESCALATE_AFTER:
         raise SettingsError(f"--escalate-after must be from 0 to {MAX_ESCALATE_AFTER} seconds")
     with connect(database_url) as conn:
@@ -60,10 +53,10 @@ def set_syndicate(database_url: str, update: SyndicateUpdate) -> dict[str, Any]:
             "alerts/set_syndicate",
             id=update.syndicate_id,
             name=update.name,
-            threshold=threshold,
+            threshold=parsed.threshold,
             multiplier=multiplier,
-            min_count=update.spike_min_count,
-            evidence=evidence,
+            min_count=parsed.spike_min_count,
+            evidence=parsed.spike_evidence,
             enabled=update.enabled,
             escalate_after=update.escalate_after,
         )

@@ -280,3 +280,32 @@ def test_a_settings_change_reaches_a_running_worker(stack: Stack, workers: list[
     refused = stack.pulse("syndicates", "set", "syn-s", "--threshold", "5.005", check=False)
     assert refused.returncode == 1
     assert "more than 2 decimal places" in refused.stderr
+
+    # The evidence level: a syndicate asking for 1 in 10^15 hears nothing of a short burst that the
+    # default level (1 in a million) alerts on.
+    strict = json.loads(
+        stack.pulse("syndicates", "set", "syn-e", "--spike-evidence", "1e15").stdout
+    )
+    assert strict["spike_evidence"] == "1000000000000000"
+    for bad in ("1", "NaN", "1e16", "lots"):
+        refused = stack.pulse("syndicates", "set", "syn-e", "--spike-evidence", bad, check=False)
+        assert refused.returncode == 1
+        assert "--spike-evidence must be from 2 to 10^15" in refused.stderr or "not a number" in (
+            refused.stderr
+        )
+    stream = []
+    for syndicate in ("syn-e", "syn-d"):
+        stream += [
+            record(f"{syndicate}-s{i}", syndicate, T0 + timedelta(minutes=i)) for i in range(90)
+        ]
+        burst = T0 + timedelta(minutes=90)
+        stream += [
+            record(f"{syndicate}-b{i}", syndicate, burst + timedelta(seconds=6 * i))
+            for i in range(20)
+        ]
+    stack.produce(orjson.dumps(r) for r in stream)
+    wait_stored(stack, worker, 2 + len(stream))
+    spikes = {(s, t) for kind, s, t in alerts_in_db(stack.database_url) if kind == "spike"}
+    default = {(s, t) for kind, s, t in oracle.expected_alerts(stream) if kind == "spike"}
+    assert {s for s, _ in default} == {"syn-e", "syn-d"}  # both, at the default level
+    assert spikes == {(s, t) for s, t in default if s == "syn-d"}

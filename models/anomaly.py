@@ -31,7 +31,8 @@ BASELINE_WINDOW = 60 * MINUTE  # (t - 65 min, t - 5 min]: "the average rate in t
 PRIOR_COUNT = 10
 PRIOR_SPAN = 10 * MINUTE
 # Where a syndicate has days of history, a spike must also be the multiplier times its usual rate
-# at this hour of the day: the same hour (by event time, UTC) on up to 7 previous days.
+# at this hour of the day (the same hour, by event time, UTC, on up to 7 previous days), and those
+# hours join the last one in weighing the evidence.
 HOUR = 60 * MINUTE
 DAYS_AT_THIS_HOUR = 7
 HOURS_KEPT = DAYS_AT_THIS_HOUR * 24 + 2  # the 7th day's hour is whole, never the partial first
@@ -265,12 +266,25 @@ class SpikeReading:
     at_this_hour: Baseline | None = None
 
 
+def evidence_base(base: Baseline, daily: Baseline | None) -> Baseline:
+    """What the evidence is weighed against: the last hour, and the same hour on previous days where
+    there are some. More of the syndicate's history to know its usual rate by, so more power to
+    tell a small burst from noise; each part still has to show the multiplier on its own."""
+    if daily is None:
+        return base
+    return Baseline(base.count + daily.count, base.span + daily.span, base.observed, base.young)
+
+
 def read_window(window: SyndicateWindow, t: int, length: int, seen: SpikeReading) -> SpikeReading:
     """This window length's reading against the baselines ``seen`` was judged by."""
     count = window.count(t - length, t)
-    base = seen.baseline
+    weighed = evidence_base(seen.baseline, seen.at_this_hour)
     return SpikeReading(
-        length, count, base, log_tail(count, base.count, length, base.span), seen.at_this_hour
+        length,
+        count,
+        seen.baseline,
+        log_tail(count, weighed.count, length, weighed.span),
+        seen.at_this_hour,
     )
 
 
@@ -281,11 +295,10 @@ def _multiplied(count: int, length: int, base: Baseline, rules: SyndicateRules) 
 
 
 def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReading | None:
-    """The shortest window ending at ``t`` that holds a spike: at least the minimum count, at least
-    the multiplier times the usual count for its length, and improbable by chance beyond the
-    syndicate's evidence level, against the last hour; and, where the syndicate has days of
-    history, at least the multiplier times its usual count at this hour of the day as well. (The
-    evidence stays the last hour's: asking it of the days before too lost bursts in the benchmark.)"""
+    """The shortest window ending at ``t`` that holds a spike: at least the minimum count; at least
+    the multiplier times the usual count for its length in the last hour, and, where the syndicate
+    has days of history, at its usual rate at this hour of the day too; and improbable by chance
+    beyond the syndicate's evidence level, weighed against both (``evidence_base``)."""
     times = window.times
     upto = bisect_right(times, t)
     longest = upto - bisect_right(times, t - CURRENT_WINDOW)
@@ -303,14 +316,15 @@ def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReadin
         count = upto - bisect_right(times, t - length)
         if count < rules.spike_min_count or count * scaled < level * length:
             continue
-        if not improbable(count, base.count, length, base.span, rules.spike_evidence):
-            continue
         if not looked:
             daily, looked = at_this_hour(window, t), True
         if daily is not None and not _multiplied(count, length, daily, rules):
             continue
+        weighed = evidence_base(base, daily)
+        if not improbable(count, weighed.count, length, weighed.span, rules.spike_evidence):
+            continue
         return SpikeReading(
-            length, count, base, log_tail(count, base.count, length, base.span), daily
+            length, count, base, log_tail(count, weighed.count, length, weighed.span), daily
         )
     return None
 

@@ -116,7 +116,7 @@ def _spike_at(
 ) -> tuple[timedelta, int] | None:
     """The shortest window ending at ``t`` holding a spike, and its count. ``daily``: (count, days)
     of the same hour on previous days: the window must hold the multiplier times that hour's usual
-    count as well."""
+    count as well, and the evidence is weighed against it and the hour together."""
 
     def count(after: datetime, upto: datetime) -> int:
         if brute:
@@ -131,25 +131,18 @@ def _spike_at(
         if Fraction(base, span // _MICRO) < Fraction(_PRIOR[0], _PRIOR[1] // _MICRO):
             base, span = _PRIOR[0], _PRIOR[1]
 
-    def stands_out(current: int, window: timedelta, base: int, span: timedelta) -> bool:
-        usual = base * Fraction(window // _MICRO, span // _MICRO)
-        return (
-            current >= Fraction(multiplier) * usual
-            and _chance(current, base, window, span) * Fraction(evidence) < 1
-        )
+    def tenfold(current: int, window: timedelta, base: int, span: timedelta) -> bool:
+        return current >= Fraction(multiplier) * base * Fraction(window // _MICRO, span // _MICRO)
 
+    # The evidence is weighed against the hour and the same hour on the days before, together.
+    pooled = (base, span) if daily is None else (base + daily[0], span + daily[1] * _HOUR)
     for window in _SCALES:
         current = count(t - window, t)
         if (
             current >= min_count
-            and stands_out(current, window, base, span)
-            and (
-                daily is None
-                or current
-                >= Fraction(multiplier)
-                * daily[0]
-                * Fraction(window // _MICRO, daily[1] * _HOUR // _MICRO)
-            )
+            and tenfold(current, window, base, span)
+            and (daily is None or tenfold(current, window, daily[0], daily[1] * _HOUR))
+            and _chance(current, pooled[0], window, pooled[1]) * Fraction(evidence) < 1
         ):
             return window, current
     return None

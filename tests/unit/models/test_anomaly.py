@@ -359,3 +359,16 @@ def test_the_hour_counts_keep_a_week_and_the_first_partial_hour_never_counts():
     )  # the day before is the partial first hour
     young.count_hour(start + 48 * HOUR)
     assert at_this_hour(young, start + 48 * HOUR) == Baseline(1, HOUR, 1)
+
+
+def test_days_of_history_at_this_hour_give_the_evidence_for_a_small_burst_the_hour_cannot():
+    def burst_after(days: int) -> list:
+        feed = Feed()
+        end = feed.every(T0, 300, days * 24 * 12 + 30)  # one every 5 minutes
+        feed.every(end, 20, 8)  # 8 in 140 seconds: 10x and more, but only 8
+        return spikes_of(feed)
+
+    assert burst_after(0) == []  # 12 in the hour say too little of the usual rate
+    (alert,) = burst_after(3)  # with the same hour on 3 days before: 1 in 2.2 million
+    assert alert.details["days_at_this_hour"] == 3
+    assert Decimal(alert.details["chance_log10"]) < -6

@@ -15,6 +15,7 @@ from bench.common import record
 from config import Settings
 from models.anomaly import AlertKind, SyndicateRules
 from models.backtest import replay
+from pipeline.alerts.rules import RulesCache
 from pipeline.devtools.labelled import LabelledStream, StreamSpec, generate, score
 
 # (label, multiplier, minimum count, evidence: 1 in N); None keeps the live setting.
@@ -47,12 +48,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     args = parser.parse_args(argv)
     settings = Settings()
-    live = SyndicateRules(
-        threshold=Decimal("1e12"),  # spikes only
-        spike_multiplier=settings.spike_multiplier,
-        spike_min_count=settings.spike_min_count,
-        spike_evidence=settings.spike_evidence,
-    )
+    live = replace(RulesCache(settings).defaults, threshold=Decimal("1e12"))  # spikes only
     lateness = settings.late_event_seconds * 1_000_000
     out: dict[str, object] = {"streams": {}}
     for family in args.families:

@@ -173,9 +173,10 @@ def large_transaction(transaction: Transaction, rules: SyndicateRules) -> Alert 
 @dataclass(slots=True)
 class SyndicateWindow:
     """One syndicate's recent in-window event times, its own event-time watermark, the start of its
-    history (its first transaction, or the first after its last silence) and its open spike: the window length that alerted, when, and the count it held then
-    (kept rising until that window is a whole length past the alert, so that a window still
-    filling up as a burst begins is not taken for a doubling).
+    history (its first transaction, or the first after its last silence), its counts per hour, and
+    its open spike: the window length that alerted, when, and the count it held then (kept rising
+    until that window is a whole length past the alert, so that a window still filling up as a
+    burst begins is not taken for a doubling).
 
     Lateness is judged against the syndicate's own newest event, not its partition's: a producer
     whose clock runs minutes behind its partition-mates still gets its spikes detected.
@@ -199,10 +200,16 @@ class SyndicateWindow:
             self.hours_from, self.hours = hour, [1]
             return
         index = hour - self.hours_from
+        if 0 <= index < len(self.hours):
+            self.hours[index] += 1  # most events: an hour already counted
+            return
         if index < 0:  # a late event from before the first hour kept
             self.hours[:0] = [0] * -index
             self.hours_from, index = hour, 0
-        elif index >= len(self.hours):
+        elif index >= len(self.hours) + HOURS_KEPT - 1:  # back after a week or more: zeros only
+            self.hours_from, self.hours = hour - HOURS_KEPT + 1, [0] * HOURS_KEPT
+            index = HOURS_KEPT - 1
+        else:
             self.hours.extend([0] * (index + 1 - len(self.hours)))
             if len(self.hours) > HOURS_KEPT:
                 cut = len(self.hours) - HOURS_KEPT
@@ -221,11 +228,10 @@ class SyndicateWindow:
             del self.times[:cut]
 
 
-class Baseline(
-    NamedTuple
-):  # a tuple: built for most events of a busy syndicate, so it must be cheap
+class Baseline(NamedTuple):
     """What a syndicate's usual rate is known by: ``count`` transactions over ``span``; ``observed``
-    is what the syndicate itself did in it, and ``young`` says it has less than an hour of history."""
+    is what the syndicate itself did in it, and ``young`` says it has less than an hour of history.
+    A tuple, not a dataclass: one is built for most events of a busy syndicate."""
 
     count: int
     span: int
@@ -275,9 +281,8 @@ def evidence_base(base: Baseline, daily: Baseline | None) -> Baseline:
     return Baseline(base.count + daily.count, base.span + daily.span, base.observed, base.young)
 
 
-def read_window(window: SyndicateWindow, t: int, length: int, seen: SpikeReading) -> SpikeReading:
-    """This window length's reading against the baselines ``seen`` was judged by."""
-    count = window.count(t - length, t)
+def read_window(length: int, count: int, seen: SpikeReading) -> SpikeReading:
+    """``count`` in a window of this length, read against the baselines ``seen`` was judged by."""
     weighed = evidence_base(seen.baseline, seen.at_this_hour)
     return SpikeReading(
         length,
@@ -305,7 +310,7 @@ def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReadin
     if longest < rules.spike_min_count:
         return None  # the longest window holds the most: most events stop here
     base = baseline(window, t)
-    # count >= multiplier * usual, in integers: count * span * den >= num * base.count * length.
+    # _multiplied, with the hour's side worked out once for every window length.
     num, den = rules.multiplier_ratio
     level, scaled = num * base.count, base.span * den
     if longest * scaled < level * SCALES[0]:
@@ -375,7 +380,7 @@ def spike(
             return None
         if same < 2 * window.alerted_count:
             return None
-        reading = read_window(window, t, length, reading)
+        reading = read_window(length, same, reading)
         escalation = True
     elif reading is None:
         return None
@@ -465,12 +470,7 @@ class PartitionWindows:
                 window.first_event = t
             window.watermark = t
         insort(window.times, t)
-        hours, first_hour = window.hours, window.hours_from
-        index = -1 if first_hour is None else t // HOUR - first_hour
-        if 0 <= index < len(hours):
-            hours[index] += 1  # most events: an hour already counted
-        else:
-            window.count_hour(t)
+        window.count_hour(t)
         if window.first_event is None or t < window.first_event:
             window.first_event = t
         alert = spike(window, transaction, t, rules)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from models.anomaly import (
     Alert,
+    AlertKind,
     InvalidRule,
     PartitionWindows,
     SyndicateRules,
@@ -197,13 +198,13 @@ def score_labels(live: Iterable[LiveAlert], candidate: Iterable[Alert]) -> Label
     spikes: dict[str, list[datetime]] = {}
     for a in candidate:
         ids.add(str(a.alert_id))
-        if a.kind.value == "spike":
+        if a.kind is AlertKind.SPIKE:
             spikes.setdefault(a.syndicate_id, []).append(a.event_time)
 
     def raised(alert: LiveAlert) -> bool:
-        if str(alert.alert_id) in ids:
+        if alert.alert_id in ids:
             return True
-        return alert.kind == "spike" and any(
+        return alert.kind == AlertKind.SPIKE and any(
             abs(at - alert.event_time) <= SAME_EPISODE for at in spikes.get(alert.syndicate_id, ())
         )
 

@@ -104,7 +104,19 @@ def backtest(
     else:
         raised = work.replay(0, None)
     summary = compare(((r["alert_id"], r["kind"], r["syndicate_id"]) for r in live), raised)
-    labels = score_labels(
+    return BacktestResult(
+        [
+            _listed(alert_message(a, stored.get(a.syndicate_id, cache.defaults).name))
+            for a in raised
+        ],
+        summary,
+        _labels(live, raised),
+    )
+
+
+def _labels(live: list[dict[str, Any]], raised: list[Alert]) -> LabelScore:
+    """The candidate's alerts against the managers' verdicts on the live ones of the range."""
+    return score_labels(
         (
             LiveAlert(
                 str(r["alert_id"]),
@@ -116,14 +128,6 @@ def backtest(
             for r in live
         ),
         raised,
-    )
-    return BacktestResult(
-        [
-            _listed(alert_message(a, stored.get(a.syndicate_id, cache.defaults).name))
-            for a in raised
-        ],
-        summary,
-        labels,
     )
 
 

@@ -13,6 +13,7 @@ from pipeline.cli.common import database_url, err, fail, out, parse_time, settin
 
 if TYPE_CHECKING:
     from models.backtest import Difference
+    from pipeline.alerts.backtest import BacktestResult
 
 
 def backtest(
@@ -67,19 +68,24 @@ def backtest(
         )
     except (InvalidRule, InvalidQuery) as exc:
         fail(str(exc))
+    _show(result, as_json, summary_only)
+
+
+def _show(result: BacktestResult, as_json: bool, summary_only: bool) -> None:
+    """The alerts (or, with --summary, the summary) on stdout; the rest, and the labels' score, on
+    stderr."""
     summary = _summary_table(result.summary)
     if summary_only:
         if as_json:
             print(orjson.dumps(result.summary_json()).decode())
         else:
             out.print(summary)
-        err.print(result.labels.words(), highlight=False, soft_wrap=True, markup=False)
-        return
-    if as_json:
-        print(orjson.dumps(result.alerts).decode())
     else:
-        out.print(_alerts_table(result.alerts))
-    err.print(summary)
+        if as_json:
+            print(orjson.dumps(result.alerts).decode())
+        else:
+            out.print(_alerts_table(result.alerts))
+        err.print(summary)
     err.print(result.labels.words(), highlight=False, soft_wrap=True, markup=False)
 
 

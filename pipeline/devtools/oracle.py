@@ -192,9 +192,9 @@ def _alerts(
         first[syndicate] = min(t, first.get(syndicate, t))
         times = seen[syndicate]
         insort(times, t)
-        counted = hours[syndicate]
-        counted[_hour(t)] = counted.get(_hour(t), 0) + 1
-        daily = _daily(counted, _hour(t), _hour(newest[syndicate]))
+        counted, hour = hours[syndicate], _hour(t)
+        counted[hour] = counted.get(hour, 0) + 1
+        daily = _daily(counted, hour, _hour(newest[syndicate]))
         found = _spike_at(times, t, first[syndicate], multiplier, min_count, evidence, brute, daily)
         is_open, alerted, length, at = state.get(syndicate, (False, 0, _SCALES[-1], None))
         if found is None:

@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models.anomaly import (
     HOUR,
@@ -351,6 +353,11 @@ def test_the_hour_counts_keep_a_week_and_the_first_partial_hour_never_counts():
     assert len(window.hours) == HOURS_KEPT
     t = start + (24 * 9 - 1) * HOUR
     assert at_this_hour(window, t) == Baseline(7, 7 * HOUR, 7)
+    back = SyndicateWindow()  # back after a month: nothing but zeros kept before its hour
+    back.count_hour(start)
+    back.count_hour(start + 30 * 24 * HOUR)
+    assert back.hours_from == (start + 30 * 24 * HOUR) // HOUR - HOURS_KEPT + 1
+    assert back.hours == [0] * (HOURS_KEPT - 1) + [1]
     young = SyndicateWindow()
     young.count_hour(start)
     young.count_hour(start + 24 * HOUR)
@@ -372,3 +379,16 @@ def test_days_of_history_at_this_hour_give_the_evidence_for_a_small_burst_the_ho
     (alert,) = burst_after(3)  # with the same hour on 3 days before: 1 in 2.2 million
     assert alert.details["days_at_this_hour"] == 3
     assert Decimal(alert.details["chance_log10"]) < -6
+
+
+@given(st.lists(st.integers(-1, 400), min_size=1, max_size=40))
+def test_hour_counts_are_the_last_hours_kept_of_every_count(steps):
+    window, counts, hour = SyndicateWindow(), {}, 1_000
+    for step in steps:
+        hour = max(hour + step, 1_000)  # -1: a late event from the hour before
+        window.count_hour(hour * HOUR + 5)
+        counts[hour] = counts.get(hour, 0) + 1
+    newest = max(counts)
+    first = max(min(counts), newest - HOURS_KEPT + 1)
+    assert window.hours_from == first
+    assert window.hours == [counts.get(h, 0) for h in range(first, newest + 1)]

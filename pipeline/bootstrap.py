@@ -16,6 +16,7 @@ from agents import alert_replies, alerts, console, ops, pools, transactions
 from config import Settings
 from pipeline.alerts.detection import AnomalyDetector
 from pipeline.alerts.publisher import AlertPublisher
+from pipeline.ingest.history import PartitionKeeper
 from pipeline.ingest.service import Ingestor
 from pipeline.ingest.sink import TransactionSink
 from pipeline.notify.escalation import Escalator
@@ -99,7 +100,13 @@ def _wire_transactions(app: faust.App, settings: Settings, topics: FaustTopics) 
         KeyPartitioner(partition_count),
         timedelta(seconds=settings.max_future_seconds),
     )
-    transactions.register(app, topics.transactions, ingestor, publisher)
+    transactions.register(
+        app,
+        topics.transactions,
+        ingestor,
+        publisher,
+        PartitionKeeper(database_url, settings.partition_months_ahead),
+    )
 
 
 def _wire_pools(

@@ -15,6 +15,7 @@ from pipeline.cli import (
     data,
     db,
     dlq,
+    integrity,
     investors,
     keys,
     local,
@@ -36,6 +37,8 @@ app.command()(data.generate)
 app.command()(data.produce)
 app.command("top-investors")(investors.top_investors)
 app.command("backtest")(backtest.backtest)
+app.command("verify")(integrity.verify)
+app.command("rebuild")(integrity.rebuild)
 for name, group in [
     ("local", local),
     ("db", db),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+import psycopg
+
 from models.pools import TOTALS, Pool, apply, event_from_json, ledger_lines
 from pipeline.platform.db import connect
 from pipeline.platform.queries import row_sync, rows_sync
@@ -26,24 +28,35 @@ def reconcile(database_url: str, pool_id: str | None = None) -> list[str]:
                 f"pool {p}: projection without events" for p in sorted(known - set(pool_ids))
             ]
         for pid in sorted(pool_ids):
-            events = rows_sync(conn, "pools/events_of_pool", pool_id=pid)
-            if not events:
-                differences.append(f"pool {pid}: no events")
+            replayed, expected_lines, found = replay(conn, pid)
+            differences += found
+            if replayed is None:
                 continue
-            replayed: Pool | None = None
-            expected_lines: dict[tuple[int, int], tuple[str, Decimal]] = {}
-            for n, stored in enumerate(events, 1):
-                seq = stored["seq"]
-                if seq != n:
-                    differences.append(f"pool {pid}: event sequence has a gap or repeat at {seq}")
-                event = event_from_json(stored["type"], stored["payload"])
-                replayed = apply(replayed, event, pid)
-                for line, entry in enumerate(ledger_lines(event)):
-                    expected_lines[(seq, line)] = entry
-            assert replayed is not None
             differences += _compare_ledger(conn, pid, expected_lines)
             differences += _compare_projections(conn, replayed)
     return differences
+
+
+Lines = dict[tuple[int, int], tuple[str, Decimal]]
+
+
+def replay(conn: psycopg.Connection, pid: str) -> tuple[Pool | None, Lines, list[str]]:
+    """The pool as its events make it, the ledger lines they post, and what is wrong with the log."""
+    events = rows_sync(conn, "pools/events_of_pool", pool_id=pid)
+    if not events:
+        return None, {}, [f"pool {pid}: no events"]
+    differences = []
+    replayed: Pool | None = None
+    lines: Lines = {}
+    for n, stored in enumerate(events, 1):
+        seq = stored["seq"]
+        if seq != n:
+            differences.append(f"pool {pid}: event sequence has a gap or repeat at {seq}")
+        event = event_from_json(stored["type"], stored["payload"])
+        replayed = apply(replayed, event, pid)
+        for line, entry in enumerate(ledger_lines(event)):
+            lines[(seq, line)] = entry
+    return replayed, lines, differences
 
 
 def _compare_ledger(

@@ -170,12 +170,12 @@ async def _project(
 ) -> None:
     """Projection rows of everything the batch changed, one pipelined statement per table."""
     changed = sorted({a.pool_id for a in applied})
-    await run_many(conn, "pools/upsert_pool", (_pool_row(pools[p]) for p in changed))
+    await run_many(conn, "pools/upsert_pool", (pool_row(pools[p]) for p in changed))
     positions = sorted({(a.pool_id, i) for a in applied for i in investors_of(a.event)})
     await run_many(
         conn,
         "pools/upsert_position",
-        (_position_row(p, i, pools[p].positions[i]) for p, i in positions),
+        (position_row(p, i, pools[p].positions[i]) for p, i in positions),
     )
     for a in applied:
         await _project_call(conn, pools[a.pool_id], a)
@@ -213,7 +213,7 @@ async def _project_call(conn: psycopg.AsyncConnection, pool: Pool, a: Applied) -
             )
 
 
-def _pool_row(p: Pool) -> dict[str, Any]:
+def pool_row(p: Pool) -> dict[str, Any]:
     return {
         "pool_id": p.pool_id,
         "name": p.name,
@@ -227,7 +227,7 @@ def _pool_row(p: Pool) -> dict[str, Any]:
     }
 
 
-def _position_row(pool_id: str, investor_id: str, p: Position) -> dict[str, Any]:
+def position_row(pool_id: str, investor_id: str, p: Position) -> dict[str, Any]:
     return {
         "pool_id": pool_id,
         "investor_id": investor_id,

@@ -1,13 +1,24 @@
--- Insert the staged batch; only rows actually inserted move the aggregates,
--- so a redelivered batch changes nothing. Keys are upserted in sorted order
--- so that concurrent workers lock rows in the same order (no deadlock cycles).
-WITH inserted AS (
+-- Insert the staged batch; only ids new to transaction_keys (unique across every month, which no
+-- index on the partitioned table can be) are stored and move the aggregates, so a redelivered
+-- batch changes nothing. Keys are upserted in sorted order so that concurrent workers lock rows in
+-- the same order (no deadlock cycles).
+WITH keys AS (
+    INSERT INTO transaction_keys (transaction_id, transaction_date, fingerprint,
+                                  source_partition, source_offset)
+    SELECT transaction_id, transaction_date,
+           transaction_fingerprint(investor_id, syndicate_id, transaction_amount,
+                                   transaction_date, currency),
+           source_partition, source_offset
+    FROM staged_transactions
+    ORDER BY transaction_id, source_partition, source_offset
+    ON CONFLICT (transaction_id) DO NOTHING
+    RETURNING transaction_id, source_partition, source_offset
+), inserted AS (
     INSERT INTO transactions (transaction_id, investor_id, syndicate_id, transaction_amount,
                               transaction_date, currency, source_partition, source_offset)
-    SELECT transaction_id, investor_id, syndicate_id, transaction_amount,
-           transaction_date, currency, source_partition, source_offset
-    FROM staged_transactions
-    ON CONFLICT (transaction_id) DO NOTHING
+    SELECT s.transaction_id, s.investor_id, s.syndicate_id, s.transaction_amount,
+           s.transaction_date, s.currency, s.source_partition, s.source_offset
+    FROM staged_transactions s JOIN keys USING (transaction_id, source_partition, source_offset)
     RETURNING transaction_id, investor_id, syndicate_id, transaction_amount
 ), pair_delta AS (
     SELECT investor_id, syndicate_id, sum(transaction_amount) AS amount, count(*) AS n

@@ -3,5 +3,5 @@
 -- duplicate from another position is not among them.
 SELECT s.transaction_id
 FROM staged_transactions s
-JOIN transactions t USING (transaction_id)
-WHERE t.source_partition = s.source_partition AND t.source_offset = s.source_offset
+JOIN transaction_keys k USING (transaction_id)
+WHERE k.source_partition = s.source_partition AND k.source_offset = s.source_offset

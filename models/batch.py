@@ -23,6 +23,8 @@ class SourceMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+    # The record's timestamp (seconds since the epoch), where the consumer gave one.
+    timestamp: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ class Ingestor:
         if result.alerts:
             # Stored already; publishing is best effort here and completed by the outbox relay.
             await self.alerts.publish_alerts(result.alerts)
+            _alert_latency(batch, result)
         result.duplicates += batch.duplicates
         metrics.MESSAGES.labels("inserted").inc(len(result.inserted))
         metrics.MESSAGES.labels("duplicate").inc(result.duplicates)
@@ -124,3 +125,13 @@ class Ingestor:
     async def _on_sink_failure(self) -> None:
         metrics.SINK_RETRIES.inc()
         await self.sink.discard()
+
+
+def _alert_latency(batch: Triage, result: SinkResult) -> None:
+    """Produce to alert, for the alerts whose transaction's record carried a timestamp."""
+    stamped = {a.transaction.transaction_id: a.source.timestamp for a in batch.accepted}
+    now = time.time()
+    for alert in result.alerts:
+        stamp = stamped.get(alert.transaction_id)
+        if stamp:
+            metrics.ALERT_LATENCY.labels(alert.kind.value).observe(max(0.0, now - stamp))

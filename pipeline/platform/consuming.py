@@ -42,4 +42,6 @@ async def isolate(
 def source_of(item: Any) -> SourceMessage:
     """Where a consumed message (or a stream event's message) came from, and its original bytes."""
     m = getattr(item, "message", item)
-    return SourceMessage(m.topic, m.partition, m.offset, m.key, m.value)
+    return SourceMessage(
+        m.topic, m.partition, m.offset, m.key, m.value, getattr(m, "timestamp", None)
+    )

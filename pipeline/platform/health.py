@@ -17,6 +17,11 @@ CONSUMER_LAG = Gauge(
 )
 
 
+PARTITIONS_ASSIGNED = Gauge(
+    "pulse_partitions_assigned", "Topic partitions this worker consumes now (0: not ready)"
+)
+
+
 def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
     """Per assigned partition: high-water mark minus the next offset this worker will read."""
     consumer = app.consumer
@@ -54,6 +59,10 @@ async def readiness(app: Any, database_url: str) -> tuple[bool, dict[str, Any]]:
 
 def metrics_text(app: Any) -> tuple[bytes, str]:
     CONSUMER_LAG.clear()
+    try:
+        PARTITIONS_ASSIGNED.set(len(app.consumer.assignment()))
+    except Exception:  # no consumer yet: none assigned
+        PARTITIONS_ASSIGNED.set(0)
     for (topic, partition), lag in consumer_lag(app).items():
         CONSUMER_LAG.labels(topic, str(partition)).set(lag)
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -29,6 +29,12 @@ WINDOW_CATCH_UPS = Counter(
     "Stored transactions applied again to the spike windows because their table had missed them",
 )
 ALERTS = Counter("pulse_alerts_total", "Alerts raised", ["kind"])
+ALERT_LATENCY = Histogram(
+    "pulse_alert_latency_seconds",
+    "From a transaction's record timestamp to its alert on topic alerts, by kind",
+    ["kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 NOTIFICATIONS = Counter(
     "pulse_notifications_total", "Notification outcomes", ["channel", "outcome"]
 )

@@ -6,14 +6,18 @@ import json
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.devtools import oracle
 from pipeline.devtools.generate import GeneratorSpec, generate
+from pipeline.devtools.observability import missing
 from pipeline.platform import db
-from tests.harness import Stack, Worker, issue_token, wait_until
+from tests.harness import Stack, Worker, api_ready, issue_token, wait_until
+from tests.integration.test_pools_api import POOL
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +52,24 @@ def stored(stack: Stack) -> int:
     return row[0] if row else 0
 
 
+def months_ahead(stack: Stack) -> list[str]:
+    """The partitions of transactions for the months after this one."""
+    with db.connect(stack.database_url) as conn:
+        found = conn.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits"
+            " WHERE inhparent = 'transactions'::regclass"
+            " AND inhrelid::regclass::text > 'transactions_y' || to_char(now(), 'YYYY\"m\"MM')"
+            " AND inhrelid::regclass::text <> 'transactions_default'"
+        ).fetchall()
+    return sorted(r[0] for r in found)
+
+
 def test_health_ready_and_metrics(stack: Stack, workers: list[Worker]):
+    # The coming months' partitions are gone: the worker makes them again at start.
+    with db.connect(stack.database_url, autocommit=True) as conn:
+        for name in months_ahead(stack):
+            conn.execute(f'DROP TABLE "{name}"')
+    assert months_ahead(stack) == []
     worker = Worker(stack).start()
     workers.append(worker)
     wait_until(lambda: get(worker, "/health")[0] == 200, 60, "/health")
@@ -65,6 +86,11 @@ def test_health_ready_and_metrics(stack: Stack, workers: list[Worker]):
     assert 'pulse_dead_letters_total{reason="not_json",topic="transactions"} 1.0' in text
     assert "pulse_sink_batch_seconds_bucket" in text
     assert 'pulse_consumer_lag{partition="0",topic="transactions"}' in text
+    # Every series the provisioned Grafana dashboard and the Prometheus rules read is here.
+    exposed = {family.name for family in text_string_to_metric_families(text)}
+    assert missing(exposed) == {}
+    assert "pulse_partitions_assigned" in exposed
+    assert len(months_ahead(stack)) == 3  # PULSE_PARTITION_MONTHS_AHEAD's default
 
 
 def test_dead_letters_are_listed_and_fixed_ones_replayed(
@@ -121,6 +147,22 @@ def test_two_workers_share_the_partitions_and_one_takes_over(stack: Stack, worke
         )
 
     wait_until(shared, 90, "both workers to own partitions")
+    # Any worker answers any pool request, whichever of them owns the command's partition: the
+    # requests alternate between the two, as a load balancer would send them.
+    token = issue_token(stack, "admin", "admin")
+    apis = [api_ready(a, token), api_ready(b, token)]
+    status, pool = apis[0].post("/pools", {**POOL, "name": "Alternating"}, "alt-create")
+    assert status == 201, pool
+    for n in range(8):
+        status, body = apis[n % 2].post(
+            f"/pools/{pool['id']}/commitments",
+            {"investor_id": f"inv-{n}", "amount": "1000.01"},
+            f"alt-commit-{n}",
+        )
+        assert status == 201, body
+    status, read = apis[1].get(f"/pools/{pool['id']}")
+    assert status == 200
+    assert Decimal(read["committed"]) == Decimal("8000.08")
     start = datetime(2026, 3, 1, tzinfo=UTC)
     first = list(generate(GeneratorSpec(200, 40, 4000, 8, start, 2.0)))
     second = list(generate(GeneratorSpec(200, 40, 4000, 9, start + timedelta(hours=1), 2.0)))
@@ -138,3 +180,10 @@ def test_two_workers_share_the_partitions_and_one_takes_over(stack: Stack, worke
             conn.execute("SELECT investor_id, total_invested FROM investor_totals").fetchall()
         )
     assert totals == {k: v.total for k, v in oracle.investor_totals(first + second).items()}
+    # Every derived state agrees with its source: aggregates, the pool, alert publication.
+    verified = stack.pulse("verify", "--json", check=False)
+    assert json.loads(verified.stdout) == {
+        "ok": True,
+        "checked": ["aggregates", "pools", "alerts"],
+        "differences": [],
+    }, verified.stderr

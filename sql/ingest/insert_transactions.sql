@@ -10,15 +10,17 @@ WITH keys AS (
                                    transaction_date, currency),
            source_partition, source_offset
     FROM staged_transactions
-    ORDER BY transaction_id, source_partition, source_offset
+    ORDER BY transaction_id
     ON CONFLICT (transaction_id) DO NOTHING
-    RETURNING transaction_id, source_partition, source_offset
+    RETURNING transaction_id
 ), inserted AS (
     INSERT INTO transactions (transaction_id, investor_id, syndicate_id, transaction_amount,
                               transaction_date, currency, source_partition, source_offset)
     SELECT s.transaction_id, s.investor_id, s.syndicate_id, s.transaction_amount,
            s.transaction_date, s.currency, s.source_partition, s.source_offset
-    FROM staged_transactions s JOIN keys USING (transaction_id, source_partition, source_offset)
+    -- Ids are unique within a batch (triage drops repeats): one staged row per new key. Joined on
+    -- the id alone, the planner sizes the join right, and every join after it.
+    FROM staged_transactions s JOIN keys USING (transaction_id)
     RETURNING transaction_id, investor_id, syndicate_id, transaction_amount
 ), pair_delta AS (
     SELECT investor_id, syndicate_id, sum(transaction_amount) AS amount, count(*) AS n

@@ -60,14 +60,17 @@ def actor_of(caller: Principal) -> str:
 
 class AlertView(View):
     """Errors of the domain and of the request become JSON with their status. ``register`` binds
-    ``database`` and ``max_body_bytes``."""
+    ``database`` (the primary), ``reads`` (the replica, for listings) and ``max_body_bytes``."""
 
     database: LazyPool
+    reads: LazyPool
     max_body_bytes: int
 
-    async def answer(self, work: Callable[[Any], Awaitable[tuple[int, Any]]]) -> Response:
+    async def answer(
+        self, work: Callable[[Any], Awaitable[tuple[int, Any]]], on: LazyPool | None = None
+    ) -> Response:
         try:
-            pool = await self.database.get()
+            pool = await (on or self.database).get()
             async with pool.connection() as conn:
                 status, body = await work(conn)
         except ApiError as exc:
@@ -106,7 +109,7 @@ class Alerts(AlertView):
             )
             return 200, found
 
-        return await self.answer(read)
+        return await self.answer(read, self.reads)
 
 
 class OneAlert(AlertView):
@@ -204,6 +207,7 @@ def register(
     notifier_settings: Settings | None,
     settings: Settings,
     database: LazyPool,
+    reads: LazyPool,
     max_body_bytes: int,
     escalator: Escalator,
 ) -> None:
@@ -224,5 +228,10 @@ def register(
             await Notifier(notifier_settings).run()
 
     for path, view in ROUTES:
-        bound = {"database": database, "max_body_bytes": max_body_bytes, "settings": settings}
+        bound = {
+            "database": database,
+            "reads": reads,
+            "max_body_bytes": max_body_bytes,
+            "settings": settings,
+        }
         app.page(path)(type(view.__name__, (view,), bound))

@@ -213,6 +213,10 @@ class Settings(BaseSettings):
         ge=2,
         description="Deepest nesting of arrays and objects accepted in a JSON body.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of a read replica for the read-only paths. Unset: PULSE_DATABASE_URL.",
+    )
     partition_months_ahead: int = Field(
         default=3,
         ge=0,
@@ -260,6 +264,14 @@ class Settings(BaseSettings):
         if not self.database_url:
             raise UnsetAddress("PULSE_DATABASE_URL")
         return self.with_database_tls(self.database_url)
+
+    def resolved_read_url(self) -> str:
+        """Where the read-only paths read (top-5, alert and position listings, console pages,
+        backtest): the replica if there is one. Writes, and reads that must see their own writes,
+        stay on the primary."""
+        if self.database_read_url:
+            return self.with_database_tls(self.database_read_url)
+        return self.resolved_database_url()
 
     def resolved_migration_url(self) -> str:
         """The owner's URL: migrations and grants run as the owner, the app as a role without DDL."""

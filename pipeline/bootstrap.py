@@ -46,6 +46,8 @@ def bootstrap(settings: Settings) -> faust.App:
     dead_letters = DeadLetterOffice(LazyPool(lambda: database_url, max_size=1), topics.internal_dlq)
     _wire_transactions(app, settings, topics)
     alerts_database = LazyPool(lambda: database_url, max_size=4)
+    # The read-only paths (listings, console pages): the replica when there is one.
+    reads = LazyPool(settings.resolved_read_url, max_size=4)
     twilio_token = settings.twilio_auth_token
     alert_replies.register(
         app,
@@ -68,12 +70,13 @@ def bootstrap(settings: Settings) -> faust.App:
         settings if settings.notifier_in_worker else None,
         settings,
         alerts_database,
+        reads,
         settings.max_body_bytes,
         Escalator(LazyPool(lambda: database_url, max_size=1), settings.default_escalate_after),
     )
     pools_api = _wire_pools(app, settings, topics, dead_letters)
     ops.register(app, database_url)
-    console.register(app, settings, security.sessions, alerts_database, pools_api)
+    console.register(app, settings, security.sessions, alerts_database, reads, pools_api)
     return app
 
 
@@ -121,6 +124,7 @@ def _wire_pools(
         topics.pool_commands,
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
+        read_url=settings.resolved_read_url(),
     )
     pools.register(app, topics.pool_commands, handler, publisher, api, settings.max_body_bytes)
     return api

@@ -74,6 +74,8 @@ class Kept:
     sealed: list[tuple[int, int]] = field(default_factory=list)  # (number, newest time in it)
     next_segment: int = 0
     fresh: list[int] = field(default_factory=list)  # times counted since the last write
+    # The partition's windows generation it belongs to (partition_state.windows_generation).
+    generation: int = 0
 
     def count(self, t: int) -> None:
         self.fresh.append(t)
@@ -117,10 +119,12 @@ class SpikeWindows:
         table.key_serializer = "raw"  # read when the store first opens, after this
         return cls(table, Changelog(app, table), source_topic, lateness)
 
-    def load(self, partition: int, syndicate_id: str) -> Kept | None:
+    def load(self, partition: int, syndicate_id: str, generation: int = 0) -> Kept | None:
+        """The syndicate's window, if the table has one of this generation (an older one is dead:
+        the windows were rebuilt since)."""
         with on_partition(self.source_topic, partition):
             head = self.table.data.get(syndicate_id)
-            if head is None:
+            if head is None or head.get("generation", 0) != generation:
                 return None
             times = list(head["open"])
             for number, _ in head["sealed"]:
@@ -151,22 +155,33 @@ class SpikeWindows:
             open=list(head["open"]),
             sealed=[(n, newest) for n, newest in head["sealed"]],
             next_segment=head["next_segment"],
+            generation=generation,
         )
 
-    def mark(self, partition: int) -> int | None:
+    def mark(self, partition: int, generation: int = 0) -> int | None:
+        """The newest source offset applied to the partition's windows of this generation."""
         with on_partition(self.source_topic, partition):
             found = self.table.data.get(mark_key(partition))
-        return None if found is None else found["applied"]
+        if found is None or found.get("generation", 0) != generation:
+            return None
+        return found["applied"]
 
-    async def write(self, moved: dict[int, list[Kept]], marks: dict[int, int]) -> Settle:
-        """Write the syndicates' windows and the partitions' marks, by partition, to the store and
-        the changelog; returns what waits until the changelog has every record (the batch is
-        acknowledged after that, while the next one is already being processed)."""
+    async def write(
+        self,
+        moved: dict[int, list[Kept]],
+        marks: dict[int, int],
+        generations: dict[int, int] | None = None,
+    ) -> Settle:
+        """Write the syndicates' windows and the partitions' marks (of their ``generations``, 0
+        if not given), by partition, to the store and the changelog; returns what waits until the
+        changelog has every record (the batch is acknowledged after that, while the next one is
+        already being processed)."""
         sends: list[tuple[str, int, Any]] = []
         for p in sorted(moved.keys() | marks.keys()):
             records = [r for k in moved.get(p, ()) for r in self._records(k)]
             if p in marks:  # last: a mark in the changelog implies the windows before it
-                records.append((mark_key(p), {"applied": marks[p]}))
+                generation = (generations or {}).get(p, 0)
+                records.append((mark_key(p), {"applied": marks[p], "generation": generation}))
             with on_partition(self.source_topic, p):
                 for key, value in records:
                     self._store(key, value)
@@ -185,9 +200,14 @@ class SpikeWindows:
             refused.set_exception(exc)
             return refused
 
-    async def save(self, moved: dict[int, list[Kept]], marks: dict[int, int]) -> None:
+    async def save(
+        self,
+        moved: dict[int, list[Kept]],
+        marks: dict[int, int],
+        generations: dict[int, int] | None = None,
+    ) -> None:
         """``write``, and wait until the changelog has it."""
-        await (await self.write(moved, marks))()
+        await (await self.write(moved, marks, generations))()
 
     async def _confirmed(self, sends: list[tuple[str, int, Any]]) -> None:
         """Until the changelog has confirmed every record: one a send failed to deliver goes again,
@@ -293,6 +313,7 @@ def _head(kept: Kept) -> dict[str, Any]:
         "open": list(kept.open),
         "sealed": [list(s) for s in kept.sealed],
         "next_segment": kept.next_segment,
+        "generation": kept.generation,
     }
     if window.watermark is not None:
         # For ops: the windows as of the syndicate's newest event.

@@ -49,11 +49,13 @@ def register(
     settings: Settings,
     sessions: Sessions,
     database: LazyPool,
+    reads: LazyPool,
     pools_api: PoolApi,
 ) -> None:
     bound = {
         "sessions": sessions,
         "database": database,
+        "reads": reads,
         "pools_api": pools_api,
         "settings": settings,
     }

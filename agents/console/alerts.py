@@ -83,7 +83,7 @@ class Alerts(ConsolePage):
         except InvalidQuery as exc:
             return self.message(request, 400, "Bad filter", str(exc))
         caller = principal_of(request)
-        async with (await self.database.get()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             found, as_of = await reads.alerts(conn, scope_of(caller), wanted)
             syndicates = await reads.managed_syndicates(conn, scope_of(caller))
         query = filter_query(wanted)
@@ -139,7 +139,7 @@ class LiveAlerts(ConsolePage):
                 ):
                     await response.write(b"event: signed-out\ndata: {}\n\n")
                     break
-                async with (await self.database.get()).connection() as conn:
+                async with (await self.read_pool(request)).connection() as conn:
                     if since is None:
                         found, since = [], await reads.now(conn)
                     else:
@@ -189,7 +189,7 @@ def alert_event(
 class AlertChart(ConsolePage):
     async def get(self, request: Request, alert_id: str) -> Any:
         caller = principal_of(request)
-        async with (await self.database.get()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             try:
                 alert = await lifecycle.get_alert(conn, alert_id, scope_of(caller))
             except UnknownAlert:

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from faust.web import Request, View
+from psycopg_pool import AsyncConnectionPool
 
 from config import Settings
 from models.access import Role
@@ -42,13 +43,32 @@ def safe_next(target: str | None, fallback: str = "/console/") -> str:
     return target
 
 
+# Set by every form that succeeded: for a few seconds, this browser's pages read the primary, so
+# the page after a write shows it whatever the replica's lag.
+FRESH_COOKIE = "pulse_wrote"
+FRESH_SECONDS = 10
+
+
 class ConsolePage(View):
-    """``register`` binds the services."""
+    """``register`` binds the services: ``database`` is the primary, ``reads`` the replica (the
+    primary again without one)."""
 
     sessions: Sessions
     database: LazyPool
+    reads: LazyPool
     pools_api: PoolApi
     settings: Settings
+
+    async def dispatch(self, request: Any) -> Any:
+        response = await super().dispatch(request)
+        if request.method == "POST" and response is not None and response.status < 400:
+            self.set_cookie(request, response, FRESH_COOKIE, "1", FRESH_SECONDS, "/console")
+        return response
+
+    async def read_pool(self, request: Request) -> AsyncConnectionPool:
+        """Where a page reads: the replica, unless this browser wrote a moment ago."""
+        fresh = request.cookies.get(FRESH_COOKIE) == "1"
+        return await (self.database if fresh else self.reads).get()
 
     def page(self, request: Request, template: str, code: int = 200, **context: Any) -> Any:
         """``code``: the HTTP status (``status`` is a page's own word, for alerts)."""

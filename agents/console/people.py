@@ -23,14 +23,14 @@ class Me(ConsolePage):
         caller = principal_of(request)
         investor_id = caller.investor_id or ""
         positions = await self.pools_api.positions(investor_id=investor_id, caller=caller)
-        async with (await self.pools_api.db()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             own = await reads.investor(conn, investor_id)
         return self.page(request, "me.html", positions=positions, **own)
 
 
 class Operations(ConsolePage):
     async def get(self, request: Request) -> Any:
-        async with (await self.database.get()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             found = await reads.operations(conn)
         app = self.app
         try:
@@ -68,7 +68,7 @@ class ReplayDeadLetters(ConsolePage):
 
 class Admin(ConsolePage):
     async def get(self, request: Request) -> Any:
-        async with (await self.database.get()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             found = await reads.administration(conn)
         managers = await asyncio.to_thread(list_managers, self.settings.resolved_database_url())
         return self.page(

@@ -57,7 +57,7 @@ class Pools(ConsolePage):
         form: Mapping[str, str] | None = None,
     ) -> Any:
         caller = principal_of(request)
-        async with (await self.pools_api.db()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             found = await reads.pools(conn, caller)
         return self.page(
             request,
@@ -111,7 +111,7 @@ class PoolPage(ConsolePage):
     ) -> Any:
         caller = principal_of(request)
         positions = await self.pools_api.positions(pool_id=pool["id"], caller=caller)
-        async with (await self.pools_api.db()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             detail = await reads.pool_detail(conn, pool["id"])
         notice = {"1": "Recorded."}.get(request.query.get("done", ""))
         return self.page(

@@ -56,7 +56,7 @@ class Syndicate(ConsolePage):
         candidate: dict[str, str] | None = None,
         **context: Any,
     ) -> Any:
-        async with (await self.database.get()).connection() as conn:
+        async with (await self.read_pool(request)).connection() as conn:
             found = await reads.syndicate(conn, syndicate_id)
         stored = found["settings"]
         defaults = RulesCache(self.settings).defaults

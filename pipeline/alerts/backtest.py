@@ -137,7 +137,7 @@ async def backtest_syndicate(
     """One syndicate's backtest for the web server (the API's and the console's): in a thread, as the
     replay is CPU work that must not hold the worker's event loop."""
     return await asyncio.to_thread(
-        backtest, settings.resolved_database_url(), settings, start, end, [syndicate_id], overrides
+        backtest, settings.resolved_read_url(), settings, start, end, [syndicate_id], overrides
     )
 
 

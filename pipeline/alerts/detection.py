@@ -61,6 +61,9 @@ class _Cached:
     version: int
     # The newest source offset applied to the partition's windows (-1: none), as its mark says.
     mark: int = -1
+    # The windows' generation (partition_state.windows_generation): the table's records of
+    # another are dead, as after ``pulse rebuild --what windows``.
+    generation: int = 0
 
 
 class AnomalyDetector:
@@ -92,20 +95,25 @@ class AnomalyDetector:
         )
         known = {r["partition"]: r for r in stored}
         for p, syndicates in sorted(by_partition.items()):
-            state = known.get(p, {"version": 0, "applied_offset": None})
+            state = known.get(p, {"version": 0, "applied_offset": None, "windows_generation": 0})
             cached = self._partitions.get(p)
             if cached is None or cached.version != state["version"]:
-                # First sight of this partition, or someone else wrote it since.
-                cached = self._partitions[p] = _Cached({}, state["version"])
+                # First sight of this partition, or someone else wrote it (or rebuilt it) since.
+                cached = self._partitions[p] = _Cached(
+                    {}, state["version"], generation=state["windows_generation"]
+                )
                 log.info("spike windows of partition %d read afresh", p)
                 await self._catch_up(conn, p, state["applied_offset"])
             self._load(p, syndicates)
 
     def _load(self, partition: int, syndicate_ids: Collection[str]) -> None:
-        syndicates = self._partitions[partition].syndicates
+        cached = self._partitions[partition]
+        syndicates, generation = cached.syndicates, cached.generation
         for s in set(syndicate_ids) - syndicates.keys():
-            kept = self.windows.load(partition, s)
-            syndicates[s] = kept if kept is not None else Kept(s, SyndicateWindow())
+            kept = self.windows.load(partition, s, generation)
+            syndicates[s] = (
+                kept if kept is not None else Kept(s, SyndicateWindow(), generation=generation)
+            )
 
     async def _catch_up(
         self, conn: psycopg.AsyncConnection, partition: int, stored_upto: int | None
@@ -113,7 +121,7 @@ class AnomalyDetector:
         """Apply again, from PostgreSQL, what the database has of ``partition`` and the table
         does not: the rows stored from the source offsets after the table's mark."""
         cached = self._partitions[partition]
-        marked = self.windows.mark(partition)
+        marked = self.windows.mark(partition, cached.generation)
         cached.mark = -1 if marked is None else marked
         if stored_upto is None or cached.mark >= stored_upto:
             return
@@ -233,7 +241,8 @@ class AnomalyDetector:
         database commit; returns what waits for the changelog to have them."""
         moved = {p: list(kept.values()) for p, kept in self._moved.items()}
         marks = {p: self._partitions[p].mark for p in self._moved}
-        settle = await self.windows.write(moved, marks)
+        generations = {p: self._partitions[p].generation for p in self._moved}
+        settle = await self.windows.write(moved, marks, generations)
         self._moved.clear()
         return settle
 

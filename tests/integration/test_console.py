@@ -218,6 +218,11 @@ def test_console_access_forms_and_sessions_from_the_outside(stack: Stack, worker
     ] in (mine, theirs)
     acked = ann.post(f"/console/alerts/{mine}/ack", {"csrf_token": token, "note": "on it"})
     assert acked.status_code == 303
+    # The form worked: for a few seconds this browser's pages read the primary, not a replica.
+    fresh = acked.headers["Set-Cookie"]
+    assert "pulse_wrote=1" in fresh
+    assert "Max-Age=10" in fresh
+    assert "HttpOnly" in fresh
     assert acked.headers["Location"].startswith("/console/alerts?acted=")
     page = ann.get(acked.headers["Location"])
     assert f"Alert {mine[:8]} acknowledged." in page.text

@@ -20,7 +20,8 @@ from pipeline.alerts.detection import AnomalyDetector
 from pipeline.devtools import oracle
 from pipeline.devtools.local_table import LocalTable
 from pipeline.ingest.sink import TransactionSink
-from pipeline.platform import db
+from pipeline.integrity import windows
+from pipeline.platform import db, metrics
 from tables import spike_windows
 from tables.spike_windows import SpikeWindows
 
@@ -87,7 +88,8 @@ class Worker:
 async def run(url: str, records: list[dict], batch: int, how: str) -> set[tuple[str, str, str]]:
     """``how``: continuous, restart (after every batch), or a crash on some batches: lost (no
     table record landed), partial (some did), landed (all did, the offsets were not committed),
-    forgotten (the changelog itself is gone, as with the embedded broker's memory)."""
+    forgotten (the changelog itself is gone, as with the embedded broker's memory); or rebuilt
+    (the windows rebuilt from PostgreSQL now and then, the worker running)."""
     settings = Settings(database_url=url, kafka_url="kafka://127.0.0.1:1", **TOUCHY)
     rng = random.Random(7)
     worker = Worker(url, settings, LocalTable())
@@ -99,6 +101,10 @@ async def run(url: str, records: list[dict], batch: int, how: str) -> set[tuple[
         if how == "forgotten" and rng.random() < 0.1:
             worker.table.changelog.clear()
             worker = await worker.replaced(url, settings)
+        if how == "rebuilt" and start and rng.random() < 0.1:
+            # pulse rebuild --what windows, between two batches of a worker that keeps running.
+            with db.connect(url) as conn:
+                assert windows.rebuild(conn) == 1
         t = triage(msgs[start : start + batch], datetime.now(UTC), timedelta(minutes=5))
         if how in ("lost", "partial", "landed") and rng.random() < 0.3:
             if how != "landed":
@@ -131,13 +137,17 @@ def test_restarts_and_crashes_around_the_table_write_change_no_alert(
         records, multiplier=TOUCHY["spike_multiplier"], min_count=TOUCHY["spike_min_count"]
     )
     assert any(k == "spike" for k, _, _ in expected), "the stream must exercise the spike rule"
-    for how in ("continuous", "restart", "lost", "partial", "landed", "forgotten"):
+    for how in ("continuous", "restart", "lost", "partial", "landed", "forgotten", "rebuilt"):
         name = f"rebuild_{seed}_{how}"
         with db.connect(postgres.url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = database_url_for(postgres.url, name)
         db.upgrade(url)
+        applied_again = metrics.WINDOW_CATCH_UPS._value.get()
         raised = asyncio.run(run(url, records, batch=37, how=how))
+        applied_again = metrics.WINDOW_CATCH_UPS._value.get() - applied_again
+        if how in ("forgotten", "rebuilt"):
+            assert applied_again > 0, f"{how}: the windows were never rebuilt from the database"
         with db.connect(url) as conn:
             stored = {
                 (r[0], r[1], r[2])

@@ -184,6 +184,6 @@ def test_two_workers_share_the_partitions_and_one_takes_over(stack: Stack, worke
     verified = stack.pulse("verify", "--json", check=False)
     assert json.loads(verified.stdout) == {
         "ok": True,
-        "checked": ["aggregates", "pools", "alerts"],
+        "checked": ["aggregates", "windows", "pools", "alerts"],
         "differences": [],
     }, verified.stderr

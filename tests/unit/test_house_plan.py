@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline.ingest": PLATFORM | {"pipeline.alerts"},
     "pipeline.notify": PLATFORM | {"pipeline.security", "pipeline.alerts"},
     # Derived state checked against its source and rebuilt from it (pulse verify, pulse rebuild).
-    "pipeline.integrity": PLATFORM | {"pipeline.pools"},
+    "pipeline.integrity": PLATFORM | {"pipeline.pools", "pipeline.alerts", "tables"},
     # The console's reads and pages, over the capabilities it shows.
     "pipeline.console": PLATFORM | {"pipeline.alerts", "pipeline.pools"},
     "pipeline.bootstrap": PLATFORM

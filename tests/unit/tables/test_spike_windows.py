@@ -95,7 +95,7 @@ def test_a_record_the_changelog_refused_goes_again_until_it_lands():
 
     asyncio.run(write_and_settle())
     assert table.changelog["syn-1"]["applied"] == 0
-    assert table.changelog["\x00partition\x000"] == {"applied": 0}
+    assert table.changelog["\x00partition\x000"] == {"applied": 0, "generation": 0}
 
 
 def test_a_send_refused_at_once_goes_again_too():

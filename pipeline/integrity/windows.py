@@ -1,0 +1,126 @@
+"""The spike windows: rebuilt from the stored transactions while the workers run.
+
+The windows live in the Faust table ``spike-windows``, in the workers' memory and stores, where no
+other process can change them. So a rebuild moves each partition's windows generation in
+PostgreSQL (tables/spike_windows, migration 0014); the worker that owns the partition sees it with
+its next batch, finds no window of that generation in its table, and applies again, in offset
+order, everything stored of the partition: the same windows live detection built, from the source
+of truth. Alerts that should stand and do not (after a restore, say) are stored as it goes, with
+the ids live detection gives them.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import psycopg
+
+from config import Settings
+from models.anomaly import PartitionWindows, SyndicateWindow, to_micros
+from models.transaction import Transaction
+from pipeline.alerts.rules import RulesCache
+from pipeline.integrity.difference import Difference
+from pipeline.platform.queries import rows_sync
+from pipeline.platform.topics import TRANSACTIONS
+from tables.spike_windows import SpikeWindows
+
+STATE = "windows"
+# What a window holds that follows from the stored transactions alone (the alert state follows
+# from the rules in force at the time too, which may have changed since).
+_FIELDS = ("times", "watermark", "first_event", "hours_from", "hours")
+
+
+def verify(conn: psycopg.Connection, changelog: list[Any], settings: Settings) -> list[Difference]:
+    """The windows in the table's changelog against the same windows built again from every row
+    stored of their partition, in offset order. Partitions rebuilt but not yet reached by a batch
+    (no mark of their generation) are skipped: their worker builds them from these rows. Run it
+    while the topic is quiet: a batch between its commit and its table write differs for a moment."""
+    records: dict[int, dict[str, Any]] = {}
+    for r in changelog:  # the newest record of each key wins; None deletes
+        records.setdefault(r.partition, {})[r.key.decode()] = _value(r.value)
+    lateness = settings.late_event_seconds * 1_000_000
+    found: list[Difference] = []
+    for state in rows_sync(conn, "integrity/partition_windows", topic=TRANSACTIONS.name):
+        p, generation = state["partition"], state["windows_generation"]
+        # The partition's records as a store SpikeWindows reads (it only reads here).
+        store = SimpleNamespace(data=records.get(p, {}))
+        windows = SpikeWindows(store, None, TRANSACTIONS.name, lateness)
+        mark = windows.mark(p, generation)
+        if mark is None:
+            continue
+        if mark != state["applied_offset"]:
+            detail = (
+                f"the table applied offsets up to {mark}, the database {state['applied_offset']}"
+            )
+            found.append(Difference(STATE, f"partition {p}", detail))
+            continue
+        built = _replay(conn, p, mark, windows.rule, settings)
+        found += _compare(p, generation, windows, built)
+    return found
+
+
+def _value(raw: bytes | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
+
+
+def _replay(
+    conn: psycopg.Connection, partition: int, upto: int, rule: PartitionWindows, settings: Settings
+) -> dict[str, tuple[SyndicateWindow, int]]:
+    """Each syndicate's window and last applied offset, from the partition's stored rows."""
+    rules = RulesCache(settings)  # counting follows no syndicate's rules; defaults do
+    built: dict[str, tuple[SyndicateWindow, int]] = {}
+    for r in rows_sync(conn, "integrity/stored_of_partition", partition=partition, upto=upto):
+        t = Transaction(
+            r["transaction_id"],
+            r["investor_id"],
+            r["syndicate_id"],
+            r["transaction_amount"],
+            r["transaction_date"],
+            r["currency"],
+        )
+        window = built.get(t.syndicate_id, (SyndicateWindow(), -1))[0]
+        rule.observe(t, window, rules.get(t.syndicate_id), to_micros(t.transaction_date))
+        built[t.syndicate_id] = (window, r["source_offset"])
+    return built
+
+
+def _compare(
+    partition: int,
+    generation: int,
+    windows: SpikeWindows,
+    expected: dict[str, tuple[SyndicateWindow, int]],
+) -> list[Difference]:
+    heads = {
+        key
+        for key, value in windows.table.data.items()
+        if "\x00" not in key and value is not None and value.get("generation", 0) == generation
+    }
+    found = []
+    for syndicate in sorted(set(expected) | heads):
+        kept = windows.load(partition, syndicate, generation)
+        subject = f"syndicate {syndicate}"
+        if kept is None or syndicate not in expected:
+            where = "in the stored transactions" if kept is None else "in the table"
+            found.append(Difference(STATE, subject, f"a window only {where}"))
+            continue
+        window, applied = expected[syndicate]
+        if window.watermark is not None:
+            horizon = windows.rule.horizon(window.watermark)
+            window.times = [t for t in window.times if t > horizon]
+        for name in _FIELDS:
+            have, want = getattr(kept.window, name), getattr(window, name)
+            if have != want:
+                detail = f"{name}: the table has {have!r}, the stored transactions give {want!r}"
+                found.append(Difference(STATE, subject, detail))
+        if kept.applied != applied:
+            detail = f"applied offset {kept.applied}, stored up to {applied}"
+            found.append(Difference(STATE, subject, detail))
+    return found
+
+
+def rebuild(conn: psycopg.Connection) -> int:
+    """The partitions whose windows start a new generation (all that have any)."""
+    with conn.transaction():
+        return len(rows_sync(conn, "integrity/forget_windows", topic=TRANSACTIONS.name))

@@ -96,3 +96,27 @@ def partitions_detach(
     for d in detached:
         out.print(f"detached {d['partition_name']} ({d['row_count']} rows)")
     err.print(f"detached {len(detached)} partition(s) before {month:%Y-%m}")
+
+
+@app.command("rewind")
+def db_rewind() -> None:
+    """After restoring the database from a backup, with every worker stopped: rewind the workers'
+    consumer group so they replay what the backup lacks (transactions after the newest offset it
+    processed, pool commands and alerts from the start: both apply once by id), and rebuild the
+    spike windows from the restored rows (the table's are ahead of them). Then start the workers."""
+    import asyncio
+
+    from pipeline.integrity import windows
+    from pipeline.integrity.rewind import describe, resume_points, rewind
+    from pipeline.platform.db import connect
+
+    config = settings()
+    with connect(config.resolved_database_url()) as conn:
+        points = resume_points(conn)
+        rebuilt = windows.rebuild(conn)
+    for line in describe(asyncio.run(rewind(config, points))):
+        out.print(line, highlight=False)
+    err.print(
+        f"consumer group {config.app_id} rewound to what the database holds; the spike windows"
+        f" of {rebuilt} partition(s) are rebuilt from it by the workers"
+    )

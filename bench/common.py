@@ -214,7 +214,12 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 
 def load_rows(
-    database_url: str, n: int, investors: int, syndicates: int, chunk: int = 1_000_000
+    database_url: str,
+    n: int,
+    investors: int,
+    syndicates: int,
+    chunk: int = 1_000_000,
+    spacing: float = 0.01,
 ) -> None:
     """Rows straight into the real ``transactions`` table with SQL (``sql/devtools/``): for sizes
     the sink would take long to load (10M rows: about 20 minutes through it here, 9 this way)."""
@@ -227,5 +232,6 @@ def load_rows(
                     "last": min(n, first + chunk) - 1,
                     "investors": investors,
                     "syndicates": syndicates,
+                    "spacing": spacing,
                 },
             )

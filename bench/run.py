@@ -17,6 +17,7 @@ from bench import (
     memory,
     pools,
     recovery,
+    replica,
     stream_job,
     top5,
 )
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "backtest": backtest.main,
     "console": console.main,
     "detection": detection.main,
+    "replica": replica.main,
 }
 
 

@@ -6,14 +6,16 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
 import sql
 from bench.common import bench_stack, load_rows, messages, record
 from models.batch import SourceMessage, triage
+from pipeline.ingest.history import ensure_partitions_sync
 from pipeline.ingest.sink import TransactionSink
+from pipeline.integrity import aggregates
 from pipeline.platform import db
 
 
@@ -41,7 +43,11 @@ async def load(database_url: str, n: int, chunk: int = 100_000) -> None:
 
 def fast_load(database_url: str, n: int) -> None:
     """The rows with SQL, then the aggregates the sink would have kept, from them in one pass."""
-    load_rows(database_url, n, investors=2_000_000, syndicates=50_000)
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
+        # A partition a month for the rows' months (a second apart: 10M span four), as a worker
+        # or `pulse db partitions ensure --from 2026-01` makes them.
+        ensure_partitions_sync(conn, months_ahead=0, first_month=date(2026, 1, 1))
+    load_rows(database_url, n, investors=2_000_000, syndicates=50_000, spacing=1.0)
     with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
         conn.execute(sql.load("devtools/bench_aggregates"))
 
@@ -77,6 +83,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             seed = timed(conn, sql.load("ingest/seed_top_investors"), None, 3)
             a = conn.execute(sql.load("ingest/top_investors"), {"limit": 5}).fetchall()
             b = conn.execute(sql.load("ingest/seed_top_investors")).fetchall()
+            # `pulse verify --what aggregates`: every pair and investor against the history.
+            started = time.perf_counter()
+            differences = aggregates.verify(conn)
+            verify_seconds = time.perf_counter() - started
+            partitions = conn.execute(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'transactions'::regclass"
+            ).fetchone()
+    assert differences == [], differences[:5]
     assert [(r[1], r[2]) for r in a] == [(r[1], r[2]) for r in b], "the two queries disagree"
     p50 = statistics.median(ours)
     result = {
@@ -88,6 +102,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "top5_ms_p99": round(statistics.quantiles(ours, n=100)[98], 3),
         "seed_group_by_ms_median": round(statistics.median(seed), 1),
         "speedup": round(statistics.median(seed) / p50),
+        "verify_aggregates_seconds": round(verify_seconds, 1),
+        "partitions_of_transactions": partitions[0] if partitions else None,
     }
     record("top5", result)
     return result

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,12 @@ _SEPARATOR = "\x00"  # cannot be in a syndicate id: PostgreSQL text cannot hold 
 
 def segment_key(syndicate_id: str, number: int) -> str:
     return f"{syndicate_id}{_SEPARATOR}{number}"
+
+
+def syndicates_of(keys: Iterable[str]) -> list[str]:
+    """The syndicate ids among a store's keys: those of heads (segments and marks carry the
+    separator)."""
+    return [k for k in keys if _SEPARATOR not in k]
 
 
 def mark_key(partition: int) -> str:

@@ -24,7 +24,7 @@ from pipeline.alerts.rules import RulesCache
 from pipeline.integrity.difference import Difference
 from pipeline.platform.queries import rows_sync
 from pipeline.platform.topics import TRANSACTIONS
-from tables.spike_windows import SpikeWindows
+from tables.spike_windows import Kept, SpikeWindows, syndicates_of
 
 STATE = "windows"
 # What a window holds that follows from the stored transactions alone (the alert state follows
@@ -33,31 +33,42 @@ _FIELDS = ("times", "watermark", "first_event", "hours_from", "hours")
 
 
 def verify(conn: psycopg.Connection, changelog: list[Any], settings: Settings) -> list[Difference]:
-    """The windows in the table's changelog against the same windows built again from every row
-    stored of their partition, in offset order. Partitions rebuilt but not yet reached by a batch
-    (no mark of their generation) are skipped: their worker builds them from these rows. Run it
-    while the topic is quiet: a batch between its commit and its table write differs for a moment."""
+    """Each window in the table's changelog against the same window built again from the rows
+    stored of its syndicate, in offset order, up to the offset the window says it applied: rows the
+    database committed before the table was written, so a batch in flight shows no difference.
+    Partitions rebuilt but not yet reached by a batch (no mark of their generation) are skipped:
+    their worker builds them from these rows."""
     records: dict[int, dict[str, Any]] = {}
     for r in changelog:  # the newest record of each key wins; None deletes
         records.setdefault(r.partition, {})[r.key.decode()] = _value(r.value)
     lateness = settings.late_event_seconds * 1_000_000
     found: list[Difference] = []
     for state in rows_sync(conn, "integrity/partition_windows", topic=TRANSACTIONS.name):
-        p, generation = state["partition"], state["windows_generation"]
+        p, generation, stored = (
+            state["partition"],
+            state["windows_generation"],
+            state["applied_offset"],
+        )
         # The partition's records as a store SpikeWindows reads (it only reads here).
         store = SimpleNamespace(data=records.get(p, {}))
         windows = SpikeWindows(store, None, TRANSACTIONS.name, lateness)
         mark = windows.mark(p, generation)
         if mark is None:
             continue
-        if mark != state["applied_offset"]:
-            detail = (
-                f"the table applied offsets up to {mark}, the database {state['applied_offset']}"
-            )
+        if stored is None or mark > stored:
+            # The table applied what the database does not hold: restored without a rewind?
+            detail = f"the table applied offsets up to {mark}, the database only up to {stored}"
             found.append(Difference(STATE, f"partition {p}", detail))
             continue
-        built = _replay(conn, p, mark, windows.rule, settings)
-        found += _compare(p, generation, windows, built)
+        heads = {
+            syndicate: kept
+            for syndicate in syndicates_of(store.data)
+            if (kept := windows.load(p, syndicate, generation)) is not None
+            and kept.applied is not None
+        }
+        upto = {s: kept.applied for s, kept in heads.items()}
+        built = _replay(conn, p, upto, mark, windows.rule, settings)
+        found += _compare(heads, built, windows.rule)
     return found
 
 
@@ -66,40 +77,44 @@ def _value(raw: bytes | None) -> Any:
 
 
 def _replay(
-    conn: psycopg.Connection, partition: int, upto: int, rule: PartitionWindows, settings: Settings
+    conn: psycopg.Connection,
+    partition: int,
+    upto: dict[str, int],
+    mark: int,
+    rule: PartitionWindows,
+    settings: Settings,
 ) -> dict[str, tuple[SyndicateWindow, int]]:
-    """Each syndicate's window and last applied offset, from the partition's stored rows."""
+    """Each syndicate's window and last applied offset from the partition's stored rows, up to the
+    offset its head applied (``mark`` for a syndicate without one: its head should be there)."""
     rules = RulesCache(settings)  # counting follows no syndicate's rules; defaults do
+    last = max([mark, *upto.values()])
     built: dict[str, tuple[SyndicateWindow, int]] = {}
-    for r in rows_sync(conn, "integrity/stored_of_partition", partition=partition, upto=upto):
+    for r in rows_sync(conn, "integrity/stored_of_partition", partition=partition, upto=last):
+        syndicate = r["syndicate_id"]
+        if r["source_offset"] > upto.get(syndicate, mark):
+            continue
         t = Transaction(
             r["transaction_id"],
             r["investor_id"],
-            r["syndicate_id"],
+            syndicate,
             r["transaction_amount"],
             r["transaction_date"],
             r["currency"],
         )
-        window = built.get(t.syndicate_id, (SyndicateWindow(), -1))[0]
-        rule.observe(t, window, rules.get(t.syndicate_id), to_micros(t.transaction_date))
-        built[t.syndicate_id] = (window, r["source_offset"])
+        window = built.get(syndicate, (SyndicateWindow(), -1))[0]
+        rule.observe(t, window, rules.get(syndicate), to_micros(t.transaction_date))
+        built[syndicate] = (window, r["source_offset"])
     return built
 
 
 def _compare(
-    partition: int,
-    generation: int,
-    windows: SpikeWindows,
+    heads: dict[str, Kept],
     expected: dict[str, tuple[SyndicateWindow, int]],
+    rule: PartitionWindows,
 ) -> list[Difference]:
-    heads = {
-        key
-        for key, value in windows.table.data.items()
-        if "\x00" not in key and value is not None and value.get("generation", 0) == generation
-    }
     found = []
-    for syndicate in sorted(set(expected) | heads):
-        kept = windows.load(partition, syndicate, generation)
+    for syndicate in sorted(heads.keys() | expected.keys()):
+        kept = heads.get(syndicate)
         subject = f"syndicate {syndicate}"
         if kept is None or syndicate not in expected:
             where = "in the stored transactions" if kept is None else "in the table"
@@ -107,7 +122,7 @@ def _compare(
             continue
         window, applied = expected[syndicate]
         if window.watermark is not None:
-            horizon = windows.rule.horizon(window.watermark)
+            horizon = rule.horizon(window.watermark)
             window.times = [t for t in window.times if t > horizon]
         for name in _FIELDS:
             have, want = getattr(kept.window, name), getattr(window, name)

@@ -53,6 +53,10 @@ SEGMENT = 32  # times per sealed segment: a head never carries more than this ma
 _SEPARATOR = "\x00"  # cannot be in a syndicate id: PostgreSQL text cannot hold it
 
 
+def changelog_topic(app_id: str) -> str:
+    return f"{app_id}-{NAME}-changelog"
+
+
 def segment_key(syndicate_id: str, number: int) -> str:
     return f"{syndicate_id}{_SEPARATOR}{number}"
 
@@ -106,7 +110,7 @@ class SpikeWindows:
         # Keys are the syndicate id's own bytes, as on ``transactions``, so Faust's router finds a
         # key's partition, and its owner, as the producer's partitioner did; values are JSON.
         topic = app.topic(
-            f"{app.conf.id}-{NAME}-changelog",
+            changelog_topic(app.conf.id),
             key_serializer="raw",
             value_serializer="json",
             partitions=partitions,

@@ -4,6 +4,7 @@ unpublished longer than the relay takes to publish it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -29,20 +30,26 @@ def on_topic(records: list[Any]) -> set[uuid.UUID]:
     return ids
 
 
-def missing(conn: psycopg.Connection, published: set[uuid.UUID]) -> list[dict[str, Any]]:
-    return [
-        r for r in rows_sync(conn, "integrity/published_alerts") if r["alert_id"] not in published
-    ]
+Topic = Callable[[], set[uuid.UUID]]
 
 
-def verify(conn: psycopg.Connection, published: set[uuid.UUID]) -> list[Difference]:
+def missing(conn: psycopg.Connection, on_the_topic: Topic) -> list[dict[str, Any]]:
+    """Alerts stored as published that the topic lacks. The database is read first: an alert it
+    says is published was on the topic before, so the topic read after has it (the other order
+    would miss one published in between)."""
+    stored = rows_sync(conn, "integrity/published_alerts")
+    published = on_the_topic()
+    return [r for r in stored if r["alert_id"] not in published]
+
+
+def verify(conn: psycopg.Connection, on_the_topic: Topic) -> list[Difference]:
     found = [
         Difference(
             STATE,
             f"alert {r['alert_id']}",
             f"{r['kind']} alert of syndicate {r['syndicate_id']} stored as published, not on the topic",
         )
-        for r in missing(conn, published)
+        for r in missing(conn, on_the_topic)
     ]
     found += [
         Difference(
@@ -55,9 +62,9 @@ def verify(conn: psycopg.Connection, published: set[uuid.UUID]) -> list[Differen
     return found
 
 
-def rebuild(conn: psycopg.Connection, published: set[uuid.UUID]) -> int:
+def rebuild(conn: psycopg.Connection, on_the_topic: Topic) -> int:
     """Alerts the topic lacks are marked unpublished: the workers' relay publishes them again (and
     those merely stuck, it publishes as soon as a worker runs)."""
-    ids = [r["alert_id"] for r in missing(conn, published)]
+    ids = [r["alert_id"] for r in missing(conn, on_the_topic)]
     with conn.transaction():
         return run_sync(conn, "integrity/unmark_published", alert_ids=ids) if ids else 0

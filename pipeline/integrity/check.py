@@ -26,7 +26,7 @@ def _published(settings: Settings) -> set[uuid.UUID]:
 
 
 def _changelog(settings: Settings) -> list[Any]:
-    topic = f"{settings.app_id}-{spike_windows.NAME}-changelog"
+    topic = spike_windows.changelog_topic(settings.app_id)
     return asyncio.run(read_to_end(settings.kafka_bootstrap(), topic))
 
 
@@ -38,7 +38,9 @@ def verify(settings: Settings, states: tuple[str, ...] = STATES) -> list[Differe
         "aggregates": lambda: _with(url, aggregates.verify),
         "windows": lambda: _with(url, lambda c: windows.verify(c, _changelog(settings), settings)),
         "pools": lambda: pools.verify(url),
-        "alerts": lambda: _with(url, lambda conn: alerts.verify(conn, _published(settings))),
+        "alerts": lambda: _with(
+            url, lambda conn: alerts.verify(conn, lambda: _published(settings))
+        ),
     }
     return [d for state in states for d in checks[state]()]
 
@@ -55,7 +57,7 @@ def rebuild(settings: Settings, states: tuple[str, ...] = STATES) -> dict[str, i
     if "windows" in states:
         done["windows"] = _with(url, windows.rebuild)
     if "alerts" in states:
-        done["alerts"] = _with(url, lambda conn: alerts.rebuild(conn, _published(settings)))
+        done["alerts"] = _with(url, lambda conn: alerts.rebuild(conn, lambda: _published(settings)))
     return done
 
 

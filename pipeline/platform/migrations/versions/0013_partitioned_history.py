@@ -94,6 +94,8 @@ def upgrade() -> None:
             IF last_month - first_month > 3660 THEN
                 RAISE EXCEPTION 'at most ten years of partitions at once';
             END IF;
+            -- Workers starting together would race to make the same month: one at a time.
+            PERFORM pg_advisory_xact_lock(hashtext('pulse.partitions'));
             WHILE m <= last_month LOOP
                 part := format('transactions_y%sm%s', to_char(m, 'YYYY'), to_char(m, 'MM'));
                 IF to_regclass(part) IS NULL

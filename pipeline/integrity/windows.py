@@ -39,10 +39,20 @@ def verify(conn: psycopg.Connection, changelog: list[Any], settings: Settings) -
     Partitions rebuilt but not yet reached by a batch (no mark of their generation) are skipped:
     their worker builds them from these rows."""
     records: dict[int, dict[str, Any]] = {}
+    unreadable: dict[tuple[int, str], int] = {}
     for r in changelog:  # the newest record of each key wins; None deletes
-        records.setdefault(r.partition, {})[r.key.decode()] = _value(r.value)
+        key = r.key.decode(errors="replace") if r.key is not None else ""
+        try:
+            records.setdefault(r.partition, {})[key] = _value(r.value)
+            unreadable.pop((r.partition, key), None)
+        except orjson.JSONDecodeError:
+            records.setdefault(r.partition, {}).pop(key, None)
+            unreadable[(r.partition, key)] = r.offset
+    found = [
+        Difference(STATE, f"changelog partition {p}", f"record {key!r} at offset {o} is not JSON")
+        for (p, key), o in sorted(unreadable.items())
+    ]
     lateness = settings.late_event_seconds * 1_000_000
-    found: list[Difference] = []
     for state in rows_sync(conn, "integrity/partition_windows", topic=TRANSACTIONS.name):
         p, generation, stored = (
             state["partition"],
@@ -52,7 +62,12 @@ def verify(conn: psycopg.Connection, changelog: list[Any], settings: Settings) -
         # The partition's records as a store SpikeWindows reads (it only reads here).
         store = SimpleNamespace(data=records.get(p, {}))
         windows = SpikeWindows(store, None, TRANSACTIONS.name, lateness)
-        mark = windows.mark(p, generation)
+        try:
+            mark = windows.mark(p, generation)
+        except (KeyError, TypeError, AttributeError) as exc:
+            detail = f"its mark in the table cannot be read ({type(exc).__name__}: {exc})"
+            found.append(Difference(STATE, f"partition {p}", detail))
+            continue
         if mark is None:
             continue
         if stored is None or mark > stored:
@@ -60,16 +75,28 @@ def verify(conn: psycopg.Connection, changelog: list[Any], settings: Settings) -
             detail = f"the table applied offsets up to {mark}, the database only up to {stored}"
             found.append(Difference(STATE, f"partition {p}", detail))
             continue
-        heads = {
-            syndicate: kept
-            for syndicate in syndicates_of(store.data)
-            if (kept := windows.load(p, syndicate, generation)) is not None
-            and kept.applied is not None
-        }
+        heads = _heads(windows, p, generation, found)
         upto = {s: kept.applied for s, kept in heads.items()}
         built = _replay(conn, p, upto, mark, windows.rule, settings)
         found += _compare(heads, built, windows.rule)
     return found
+
+
+def _heads(
+    windows: SpikeWindows, partition: int, generation: int, found: list[Difference]
+) -> dict[str, Kept]:
+    """The partition's windows of this generation; one the table cannot read is a difference."""
+    heads = {}
+    for syndicate in syndicates_of(windows.table.data):
+        try:
+            kept = windows.load(partition, syndicate, generation)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = f"its window in the table cannot be read ({type(exc).__name__}: {exc})"
+            found.append(Difference(STATE, f"syndicate {syndicate}", detail))
+            continue
+        if kept is not None and kept.applied is not None:
+            heads[syndicate] = kept
+    return heads
 
 
 def _value(raw: bytes | None) -> Any:

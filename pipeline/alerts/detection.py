@@ -157,6 +157,10 @@ class AnomalyDetector:
         ]
         self._load(partition, {a.transaction.syndicate_id for a in again})
         alerts, _ = self._apply(partition, again)
+        if marked is None and cached.generation > 0:
+            # Rebuilt (pulse rebuild --what windows): the whole history applied again, under
+            # today's rules. Its alerts were decided when it happened; none is raised anew.
+            alerts = []
         # Stored with their rows, in the transaction that stored those; any missing is stored now.
         await self._insert_alerts(
             conn, await self._not_stored(conn, alerts, {a.transaction_id for a in alerts})

@@ -25,6 +25,14 @@ def stored(stack: Stack) -> int:
     return row[0] if row else 0
 
 
+def alerts_of(stack: Stack, syndicate: str) -> set[tuple[str, str]]:
+    with db.connect(stack.database_url) as conn:
+        found = conn.execute(
+            "SELECT kind, transaction_id FROM alerts WHERE syndicate_id = %s", (syndicate,)
+        ).fetchall()
+    return {(r[0], r[1]) for r in found}
+
+
 def verify(stack: Stack, what: str) -> tuple[int, list[dict]]:
     found = stack.pulse("verify", "--json", "--what", what, check=False)
     return found.returncode, json.loads(found.stdout)["differences"]
@@ -92,6 +100,10 @@ def test_windows_and_alert_publication_verified_and_rebuilt(stack: Stack, worker
     assert code == 1
     assert [d["subject"] for d in differences] == [f"alert {ghost}"]
 
+    # Under today's rules every past transaction of syn-1 would be large: a rebuild applies the
+    # history again without deciding its alerts again.
+    stack.pulse("syndicates", "set", "syn-1", "--threshold", "1.00")
+    before = alerts_of(stack, "syn-1")
     with db.connect(stack.database_url) as conn:
         partitions = conn.execute("SELECT count(*) FROM partition_state").fetchone()
     assert partitions is not None
@@ -103,4 +115,5 @@ def test_windows_and_alert_publication_verified_and_rebuilt(stack: Stack, worker
     stack.produce([orjson.dumps(late)])
     wait_until(lambda: stored(stack) == len(records) + 1, 30, "the next transaction stored")
     wait_until(lambda: verify(stack, "all")[0] == 0, 45, str(verify(stack, "all")))
+    assert alerts_of(stack, "syn-1") == before | {("large_transaction", "tx-next")}
     worker.assert_alive()

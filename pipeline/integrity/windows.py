@@ -5,8 +5,7 @@ other process can change them. So a rebuild moves each partition's windows gener
 PostgreSQL (tables/spike_windows, migration 0014); the worker that owns the partition sees it with
 its next batch, finds no window of that generation in its table, and applies again, in offset
 order, everything stored of the partition: the same windows live detection built, from the source
-of truth. Alerts that should stand and do not (after a restore, say) are stored as it goes, with
-the ids live detection gives them.
+of truth. The history's alerts are not decided again (today's rules may differ from those then).
 """
 
 from __future__ import annotations

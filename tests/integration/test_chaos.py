@@ -4,7 +4,7 @@ import pytest
 
 from bench import chaos
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 def test_repeated_sigkills_change_nothing():

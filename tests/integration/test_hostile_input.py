@@ -20,7 +20,7 @@ from pipeline.platform import db
 from pipeline.platform.partitioning import partition_for
 from tests.harness import Stack, Worker, transaction, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 NOW = datetime.now(UTC).replace(microsecond=0)
 T0 = NOW - timedelta(hours=3)
 MAX_AMOUNT = "999999999999999999.99"

@@ -18,7 +18,7 @@ from pipeline.devtools.generate import FIELDS, GeneratorSpec, generate
 from pipeline.platform import db
 from tests.harness import Stack, Worker, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 def records(n: int, seed: int) -> list[dict]:

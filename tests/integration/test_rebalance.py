@@ -9,10 +9,13 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
 
 from pipeline.devtools import oracle
 from tests.harness import Stack, Worker, ops_get, transaction, wait_until
 from tests.integration.test_anomalies import alerts_in_db, stored
+
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 BURSTS = {"syn-a": 100, "syn-b": 104, "syn-c": 108, "syn-d": 112}  # minute each burst starts

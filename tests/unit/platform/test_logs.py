@@ -52,3 +52,21 @@ def test_no_personal_data_reaches_a_log_line(fmt, capsys, restore_root_logger):
         assert first["level"] == "info"
         assert first["logger"] == "pulse.test"
         assert "[email]" in second["exception"]
+
+
+@pytest.mark.parametrize("level", ["warn", "error"])
+def test_a_worker_at_warn_or_above_does_not_build_debug_records(
+    level, tmp_path, restore_root_logger
+):
+    """Faust's own worker turns the root logger to DEBUG for its terminal spinner at these levels,
+    so every debug call in Faust and aiokafka would build a record; the service worker does not."""
+    from config import Settings
+    from pipeline.platform.faust_app import create_app
+
+    settings = Settings(data_dir=tmp_path, log_level=level, kafka_url="kafka://127.0.0.1:9")
+    app = create_app(settings)
+    worker = app.conf.Worker(app, loglevel=level, logging_config=app.conf.logging_config)
+    worker._setup_logging()
+    assert not logging.getLogger("aiokafka").isEnabledFor(logging.DEBUG)
+    assert not logging.getLogger("faust.topics").isEnabledFor(logging.DEBUG)
+    assert logging.getLogger("pulse").isEnabledFor(logging.ERROR)

@@ -53,21 +53,46 @@ class Relay:
 
     async def publish(self, items: Sequence[Outgoing]) -> None:
         """Right after the commit; best effort, the relay finishes what this does not."""
+        await (await self.hand_over(items))()
+
+    async def hand_over(self, items: Sequence[Outgoing]) -> Callable[[], Awaitable[None]]:
+        """Give the messages to the producer now, in order, and return what finishes their
+        publication: waiting for the broker, then marking the rows. A batch handler returns
+        that as its ``settle``, so the next batch is not kept waiting for the broker.
+        Best effort, never raises: the relay finishes what this does not."""
+        if not items:
+            return _nothing
         try:
-            await self._publish(items)
+            pending = await self._send(items)
         except Exception:
-            log.warning(
-                "publishing %d to %s failed; the relay will retry",
-                len(items),
-                self._store.name,
-                exc_info=True,
-            )
-            await self._connection.discard()
+            await self._failed(len(items))
+            return _nothing
+
+        async def finish() -> None:
+            try:
+                await self._published(items, pending)
+            except Exception:
+                await self._failed(len(items))
+
+        return finish
+
+    async def _failed(self, count: int) -> None:
+        log.warning(
+            "publishing %d to %s failed; the relay will retry",
+            count,
+            self._store.name,
+            exc_info=True,
+        )
+        await self._connection.discard()
 
     async def _publish(self, items: Sequence[Outgoing]) -> None:
-        if not items:
-            return
-        pending = [await self._topic.send(key=i.key, value=i.value) for i in items]
+        if items:
+            await self._published(items, await self._send(items))
+
+    async def _send(self, items: Sequence[Outgoing]) -> list[Awaitable[Any]]:
+        return [await self._topic.send(key=i.key, value=i.value) for i in items]
+
+    async def _published(self, items: Sequence[Outgoing], pending: list[Awaitable[Any]]) -> None:
         for fut in pending:
             await fut
         await self._store.mark(await self._connection.get(), [i.ident for i in items])
@@ -102,3 +127,7 @@ class Relay:
         log.error("%s: row %r quarantined: %s", self._store.name, self._store.ident_of(row), reason)
         metrics.QUARANTINED.labels(self._store.name).inc()
         await self._store.quarantine(conn, row, reason)
+
+
+async def _nothing() -> None:
+    return None

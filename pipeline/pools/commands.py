@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,14 @@ class CommandMessage:
         )
 
 
+@dataclass(frozen=True)
+class Handled:
+    """A batch's outcomes; ``settle`` finishes publishing its events (pipeline.platform.batches)."""
+
+    outcomes: list[pool_store.Outcome]
+    settle: Callable[[], Awaitable[None]]
+
+
 class PoolCommandHandler:
     def __init__(
         self, database_url: str, events: PoolEventPublisher, dead_letters: DeadLetterOffice
@@ -87,7 +95,7 @@ class PoolCommandHandler:
         await self._connection.discard()
         self._pools.clear()
 
-    async def handle(self, events: Sequence[Any]) -> list[pool_store.Outcome]:
+    async def handle(self, events: Sequence[Any]) -> Handled:
         """Apply a batch of command messages. Messages that break the contract, or whose content
         PostgreSQL refuses, go to ``internal-dlq``; every other command of the batch is applied."""
         letters: list[DeadLetter] = []
@@ -109,7 +117,9 @@ class PoolCommandHandler:
         await self._dead_letters.send(letters)
         applied = [a for part in parts for a in part[0]]
         outcomes = [o for part in parts for o in part[1]]
-        await self._events.publish([applied_message(a) for a in applied])
+        # Stored already: the callers are answered now, and the broker's acknowledgement of the
+        # events is awaited while the next batch is applied (the outbox relay covers a crash).
+        settle = await self._events.hand_over([applied_message(a) for a in applied])
         for o in outcomes:
             metrics.POOL_COMMANDS.labels(str(o.status_code)).inc()
             self._answer(o.idempotency_key, o)
@@ -119,7 +129,7 @@ class PoolCommandHandler:
                 stored = await retry_transient(lambda m=m: self._stored(m.idempotency_key))
                 if stored is not None:
                     self._answer(m.idempotency_key, stored)
-        return outcomes
+        return Handled(outcomes, settle)
 
     @staticmethod
     def _answer(key: str, outcome: pool_store.Outcome) -> None:

@@ -3,7 +3,9 @@ the events, their ledger lines, the projections and every command's outcome."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,9 @@ from typing import Any
 import orjson
 import psycopg
 
+import sql
 from models.pools import (
+    TOTALS,
     Call,
     CapitalCalled,
     ContributionReceived,
@@ -25,6 +29,11 @@ from models.pools import (
 )
 from pipeline.platform.queries import row, rows, run, run_many
 
+# The columns of pools/save_batch by kind of row, in the order its parameters name them
+# (``event_pool_ids``, ``event_seqs``, ...): each row tuple of ``batch_arrays`` follows that order.
+_BATCH_COLUMNS: dict[str, list[str]] = defaultdict(list)
+for _name in dict.fromkeys(re.findall(r"%\((\w+)\)b", sql.load("pools/save_batch"))):
+    _BATCH_COLUMNS[_name.split("_", 1)[0]].append(_name)
 _EVENT_NS = uuid.UUID("5d1f3b7a-2c4e-4b8f-9e61-7a0b3c2d1e4f")
 
 
@@ -104,81 +113,75 @@ async def save(
     pools: dict[str, Pool],
     outcomes: Sequence[Outcome],
 ) -> None:
-    """Events, their ledger lines, the projections of the pools they changed, and every outcome."""
-    if applied:
-        await _append_events(conn, applied, pools)
-        await _project(conn, pools, applied)
-    await run_many(
-        conn,
-        "pools/insert_outcome",
-        (
-            {
-                "idempotency_key": o.idempotency_key,
-                "request_hash": o.request_hash,
-                "pool_id": o.pool_id,
-                "status_code": o.status_code,
-                "response": orjson.dumps(o.response).decode(),
-            }
-            for o in outcomes
-        ),
-    )
-
-
-async def _append_events(
-    conn: psycopg.AsyncConnection, applied: Sequence[Applied], pools: dict[str, Pool]
-) -> None:
-    await run_many(
-        conn,
-        "pools/insert_event",
-        (
-            {
-                "pool_id": a.pool_id,
-                "seq": a.seq,
-                "event_id": event_id(a.pool_id, a.seq),
-                "idempotency_key": a.idempotency_key,
-                "type": a.event.type,
-                "payload": orjson.dumps(event_json(a.event)).decode(),
-            }
-            for a in applied
-        ),
-    )
-    await run_many(
-        conn,
-        "pools/insert_unpublished_event",
-        ({"pool_id": a.pool_id, "seq": a.seq} for a in applied),
-    )
-    await run_many(
-        conn,
-        "pools/insert_ledger_line",
-        (
-            {
-                "pool_id": a.pool_id,
-                "seq": a.seq,
-                "line": n,
-                "account": account,
-                "amount": amount,
-                "currency": pools[a.pool_id].currency,
-            }
-            for a in applied
-            for n, (account, amount) in enumerate(ledger_lines(a.event))
-        ),
-    )
-
-
-async def _project(
-    conn: psycopg.AsyncConnection, pools: dict[str, Pool], applied: Sequence[Applied]
-) -> None:
-    """Projection rows of everything the batch changed, one pipelined statement per table."""
-    changed = sorted({a.pool_id for a in applied})
-    await run_many(conn, "pools/upsert_pool", (pool_row(pools[p]) for p in changed))
-    positions = sorted({(a.pool_id, i) for a in applied for i in investors_of(a.event)})
-    await run_many(
-        conn,
-        "pools/upsert_position",
-        (position_row(p, i, pools[p].positions[i]) for p, i in positions),
-    )
+    """Events, their ledger lines, the projections of the pools they changed, and every outcome:
+    one statement for the batch (a statement per row took most of a batch's time), then the
+    capital calls it made or paid, which are rare."""
+    await run(conn, "pools/save_batch", **batch_arrays(applied, pools, outcomes))
     for a in applied:
         await _project_call(conn, pools[a.pool_id], a)
+
+
+def batch_arrays(
+    applied: Sequence[Applied], pools: dict[str, Pool], outcomes: Sequence[Outcome]
+) -> dict[str, list[Any]]:
+    """The parameters of ``pools/save_batch``: a list per column, an element per row."""
+    events = [
+        (
+            a.pool_id,
+            a.seq,
+            event_id(a.pool_id, a.seq),
+            a.idempotency_key,
+            a.event.type,
+            orjson.dumps(event_json(a.event)).decode(),
+        )
+        for a in applied
+    ]
+    lines = [
+        (a.pool_id, a.seq, n, account, amount, pools[a.pool_id].currency)
+        for a in applied
+        for n, (account, amount) in enumerate(ledger_lines(a.event))
+    ]
+    changed = [pools[p] for p in sorted({a.pool_id for a in applied})]
+    projected = [
+        (
+            p.pool_id,
+            p.name,
+            p.currency,
+            p.target_size,
+            p.hard_cap,
+            orjson.dumps(p.manager_ids).decode(),
+            p.status.value,
+            p.seq,
+            *(p.totals[t] for t in TOTALS),
+        )
+        for p in changed
+    ]
+    positions = [
+        (p, i, *(getattr(pools[p].positions[i], t) for t in TOTALS))
+        for p, i in sorted({(a.pool_id, i) for a in applied for i in investors_of(a.event)})
+    ]
+    answers = [
+        (
+            o.idempotency_key,
+            o.request_hash,
+            o.pool_id,
+            o.status_code,
+            orjson.dumps(o.response).decode(),
+        )
+        for o in outcomes
+    ]
+    parameters: dict[str, list[Any]] = {}
+    for prefix, table in (
+        ("event", events),
+        ("line", lines),
+        ("pool", projected),
+        ("position", positions),
+        ("outcome", answers),
+    ):
+        names = _BATCH_COLUMNS[prefix]
+        columns = list(zip(*table, strict=True)) if table else [()] * len(names)
+        parameters.update(zip(names, map(list, columns), strict=True))
+    return parameters
 
 
 async def _project_call(conn: psycopg.AsyncConnection, pool: Pool, a: Applied) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from pipeline.platform import db
+from pipeline.platform.reading import read_to_end
 from tests.harness import Api, Stack, Worker, api_ready, issue_token, wait_until
 
 pytestmark = pytest.mark.integration
@@ -23,6 +25,28 @@ def event_count(stack: Stack) -> int:
     with db.connect(stack.database_url) as conn:
         row = conn.execute("SELECT count(*) FROM pool_events").fetchone()
     return row[0] if row else 0
+
+
+def unpublished(stack: Stack) -> int:
+    with db.connect(stack.database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM pool_events_unpublished").fetchone()
+    return row[0] if row else 0
+
+
+def assert_every_event_published(stack: Stack) -> None:
+    """Each stored event is on topic ``pool-events``, each pool's in order, and none is left in the
+    outbox: the worker answers before the broker acknowledges the events, and marks them after."""
+    wait_until(lambda: unpublished(stack) == 0, 10, "the outbox to empty")
+    with db.connect(stack.database_url) as conn:
+        stored = conn.execute("SELECT pool_id, seq, type FROM pool_events ORDER BY 1, 2").fetchall()
+    records = asyncio.run(read_to_end(stack.bootstrap, "pool-events"))
+    published = [
+        (d["pool_id"], d["seq"], d["type"]) for d in (json.loads(r.value) for r in records)
+    ]
+    assert sorted(set(published)) == [tuple(r) for r in stored]
+    for pool_id in {p for p, _, _ in published}:
+        seqs = [seq for p, seq, _ in published if p == pool_id]
+        assert seqs == sorted(seqs), pool_id
 
 
 POOL = {
@@ -131,6 +155,7 @@ def test_a_full_life_cycle_with_the_documented_allocation(stack: Stack, workers:
         [(pid, "12345.67"), (second["id"], "5.00")]
     )
 
+    assert_every_event_published(stack)
     assert stack.pulse("pools", "reconcile").returncode == 0
     with db.connect(stack.database_url) as conn:
         conn.execute(

@@ -182,18 +182,19 @@ class PoolApi:
         # answers with the stored outcome; sending it again costs less than asking on every request.
         message = CommandMessage(key, digest, kind, pool_id, data)
         waiter = WAITERS.setdefault(key, asyncio.get_running_loop().create_future())
-        await (await self._commands.send(key=pool_id.encode(), value=message.to_bytes()))
-        known = await self._await_outcome(key, waiter)
+        sent = await (await self._commands.send(key=pool_id.encode(), value=message.to_bytes()))
+        known = await self._await_outcome(key, waiter, sent.topic_partition)
         if known.request_hash != digest:
             raise ApiError(409, {"error": "this Idempotency-Key was used for a different request"})
         return known.status_code, known.response
 
     async def _await_outcome(
-        self, key: str, waiter: asyncio.Future[pool_store.Outcome]
+        self, key: str, waiter: asyncio.Future[pool_store.Outcome], partition: Any
     ) -> pool_store.Outcome:
+        """The outcome from the worker that applies the command: through the future when that is
+        this process, which owns the command's partition; else (or once a rebalance moved it)
+        from the database, asked with a growing pause."""
         deadline = time.monotonic() + self._wait
-        # The worker that applies the command answers through the future when it is this process; the
-        # database is asked with a growing pause, for when another worker owns the pool's partition.
         pause = 0.1
         try:
             while time.monotonic() < deadline:
@@ -201,6 +202,8 @@ class PoolApi:
                     return await asyncio.wait_for(asyncio.shield(waiter), timeout=pause)
                 except TimeoutError:
                     pass
+                if self._applied_here(partition):
+                    continue
                 async with (await self.db()).connection() as conn:
                     found = await pool_store.outcome(conn, key)
                 if found is not None:
@@ -214,6 +217,10 @@ class PoolApi:
                 "error": "the command was accepted but not applied in time; retry with the same Idempotency-Key"
             },
         )
+
+    def _applied_here(self, partition: Any) -> bool:
+        """Whether this worker's consumer holds the partition, so it answers through the future."""
+        return partition in self._commands.app.consumer.assignment()
 
     async def pool(self, pool_id: str, caller: Principal = LOCAL) -> dict[str, Any]:
         if not storable(pool_id):  # no such pool can exist; PostgreSQL would refuse the query

@@ -3,7 +3,7 @@ after it commits, and relayed if the worker crashed in between (pipeline.platfor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -39,8 +39,8 @@ class AlertPublisher(Relay):
         body = alert_message(alert, self._rules.name(alert.syndicate_id), detected_at)
         return Outgoing(alert.alert_id, alert.syndicate_id.encode(), orjson.dumps(body))
 
-    async def publish_alerts(self, alerts: Sequence[Alert]) -> None:
-        await self.publish([self.message(a) for a in alerts])
+    async def hand_over_alerts(self, alerts: Sequence[Alert]) -> Callable[[], Awaitable[None]]:
+        return await self.hand_over([self.message(a) for a in alerts])
 
 
 async def _unpublished(conn: Conn, limit: int) -> list[Any]:

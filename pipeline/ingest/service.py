@@ -59,8 +59,9 @@ class Ingestor:
             what=f"publishing {len(result.dead)} dead letters",
         )
         if result.alerts:
-            # Stored already; publishing is best effort here and completed by the outbox relay.
-            await self.alerts.publish_alerts(result.alerts)
+            # Stored already: handed to the producer now, and acknowledged by the broker while
+            # the next batch is handled; best effort, completed by the outbox relay.
+            result.settle_also(await self.alerts.hand_over_alerts(result.alerts))
             _alert_latency(batch, result)
         result.duplicates += batch.duplicates
         metrics.MESSAGES.labels("inserted").inc(len(result.inserted))

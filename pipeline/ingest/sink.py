@@ -28,8 +28,22 @@ class SinkResult:
     dead: list[DeadLetter] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     late: int = 0
-    # What must finish before the batch may be acknowledged: the changelog of the spike windows.
+    # What must finish before the batch may be acknowledged: the changelog of the spike windows,
+    # then the alerts' publication.
     settle: Settle | None = None
+
+    def settle_also(self, more: Settle) -> None:
+        """``more`` must finish too before the batch is acknowledged, after what was there."""
+        first = self.settle
+        if first is None:
+            self.settle = more
+            return
+
+        async def both() -> None:
+            await first()
+            await more()
+
+        self.settle = both
 
     @classmethod
     def combine(cls, parts: list[SinkResult]) -> SinkResult:
@@ -41,14 +55,8 @@ class SinkResult:
             total.dead += p.dead
             total.alerts += p.alerts
             total.late += p.late
-        settles = [p.settle for p in parts if p.settle is not None]
-        if settles:
-
-            async def settle_all() -> None:
-                for settle in settles:
-                    await settle()
-
-            total.settle = settle_all
+            if p.settle is not None:
+                total.settle_also(p.settle)
         return total
 
 

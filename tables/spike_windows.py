@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 NAME = "spike-windows"
 Settle = Callable[[], Awaitable[None]]
+Record = tuple[str, dict[str, Any] | None]  # None: the key is deleted
 SEGMENT = 32  # times per sealed segment: a head never carries more than this many
 _SEPARATOR = "\x00"  # cannot be in a syndicate id: PostgreSQL text cannot hold it
 
@@ -186,29 +187,26 @@ class SpikeWindows:
         if not given), by partition, to the store and the changelog; returns what waits until the
         changelog has every record (the batch is acknowledged after that, while the next one is
         already being processed)."""
-        sends: list[tuple[str, int, Any]] = []
+        sends: list[Sent] = []
         for p in sorted(moved.keys() | marks.keys()):
             records = [r for k in moved.get(p, ()) for r in self._records(k)]
             if p in marks:  # last: a mark in the changelog implies the windows before it
                 generation = (generations or {}).get(p, 0)
                 records.append((mark_key(p), {"applied": marks[p], "generation": generation}))
             with on_partition(self.source_topic, p):
-                for key, value in records:
-                    self._store(key, value)
-            for key, value in records:
-                sends.append((key, p, await self._send(p, key, value)))
+                sends += await self._write(p, records)
         return lambda: self._confirmed(sends)
 
-    async def _send(self, partition: int, key: str, value: dict[str, Any] | None) -> Any:
-        """The record's delivery, as a future; a send refused at once (the broker away) is a
-        failed delivery too, so that it goes again with the others rather than not at all: the
-        store already holds it, and the windows count it as applied."""
+    async def _write(self, partition: int, records: list[Record]) -> list[Sent]:
+        """The records into the store and onto the changelog, in order; a write refused at once
+        (the broker away) is a failed delivery too, so that it goes again with the others rather
+        than not at all: the store already holds it, and the windows count it as applied."""
         try:
-            return await self.changelog.send(partition, key, value)
+            return await self.changelog.write(partition, records)
         except Exception as exc:
             refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             refused.set_exception(exc)
-            return refused
+            return [Sent(partition, [key for key, _ in records], refused)]
 
     async def save(
         self,
@@ -219,39 +217,43 @@ class SpikeWindows:
         """``write``, and wait until the changelog has it."""
         await (await self.write(moved, marks, generations))()
 
-    async def _confirmed(self, sends: list[tuple[str, int, Any]]) -> None:
+    async def _confirmed(self, sends: list[Sent]) -> None:
         """Until the changelog has confirmed every record: one a send failed to deliver goes again,
         as the store holds it now (the same value, or a newer one)."""
         delay = 0.1
         while sends:
-            results = await asyncio.gather(*(f for _, _, f in sends), return_exceptions=True)
-            failed: list[tuple[str, int]] = []
+            results = await asyncio.gather(*(s.delivery for s in sends), return_exceptions=True)
+            failed: dict[int, list[str]] = {}
             newest: dict[int, int] = {}
-            for (key, p, _), result in zip(sends, results, strict=True):
+            for sent, result in zip(sends, results, strict=True):
                 if isinstance(result, Exception):
-                    failed.append((key, p))
-                elif result is not None:
-                    newest[p] = max(newest.get(p, -1), result.offset)
+                    failed.setdefault(sent.partition, []).extend(sent.keys)
+                elif result is not None:  # the first record's offset
+                    last = result.offset + len(sent.keys) - 1
+                    newest[sent.partition] = max(newest.get(sent.partition, -1), last)
             for p, offset in newest.items():
                 self.changelog.confirmed(p, offset)
             if not failed:
                 return
-            log.warning("the changelog refused %d spike-window records; sending again", len(failed))
+            log.warning(
+                "the changelog refused %d spike-window records; sending again",
+                sum(map(len, failed.values())),
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
             sends = []
-            for key, p in failed:
+            for p, keys in failed.items():
                 with on_partition(self.source_topic, p):
-                    value = self.table.data.get(key)
-                sends.append((key, p, await self._send(p, key, value)))
+                    records = [(key, self.changelog.stored(key)) for key in keys]
+                    sends += await self._write(p, records)
 
-    def _records(self, kept: Kept) -> list[tuple[str, dict[str, Any] | None]]:
+    def _records(self, kept: Kept) -> list[Record]:
         """The segments that filled up, the head, then the expired segments (None: deleted).
 
         A crash can cut this sequence anywhere; whatever prefix lands is a state to resume from. A
         head names only segments written before it; a segment is deleted only after a head that
         no longer names it, since the head before still counts on it for events of this batch."""
-        records: list[tuple[str, dict[str, Any] | None]] = []
+        records: list[Record] = []
         kept.open.extend(kept.fresh)
         kept.fresh.clear()
         while len(kept.open) >= SEGMENT:
@@ -271,35 +273,62 @@ class SpikeWindows:
         records += [(segment_key(kept.syndicate_id, n), None) for n, _ in expired]
         return records
 
-    def _store(self, key: str, value: dict[str, Any] | None) -> None:
-        if value is None:
-            self.table.data.pop(key, None)
-        else:
-            self.table.data[key] = value
+
+@dataclass(frozen=True)
+class Sent:
+    """Records of one partition on their way to the changelog, in order: ``delivery`` gives the
+    first one's offset (None where there is no broker), or fails for all of them."""
+
+    partition: int
+    keys: list[str]
+    delivery: Awaitable[Any]
 
 
 class Changelog:
-    """Sends the table's changelog records through the app's producer, a batch's records at once.
+    """Writes the table's records: into the worker's RocksDB copy and onto the changelog topic.
 
     Faust's own path (a table write, a ``FutureMessage``, the producer buffer's task awaiting one send
     at a time, a callback that writes the persisted offset to RocksDB per record) cost the worker
-    ~100 µs a record, about as much as the rest of ingestion; this sends the same records, to the
-    same partitions, as the same JSON, and writes the persisted offset once per partition and batch.
+    ~100 µs a record, about as much as the rest of ingestion. This writes the same records, to the
+    same partitions, as the same JSON: encoded once for both the store and the topic, sent as
+    producer batches (aiokafka's ``send_batch``: a future a batch, not a record), with the persisted
+    offset written once per partition and batch.
     """
 
     def __init__(self, app: faust.App, table: Any) -> None:
         self.app = app
         self.table = table
 
-    async def send(self, partition: int, key: str, value: dict[str, Any] | None) -> Any:
-        return await self.app.producer.send(
-            self.table.changelog_topic_name,
-            key.encode(),
-            None if value is None else orjson.dumps(value),
-            partition,
-            None,
-            None,
+    async def write(self, partition: int, records: list[Record]) -> list[Sent]:
+        """In the partition made current by ``on_partition``."""
+        store = self.table.data
+        producer = self.app.producer._ensure_producer()
+        sends: list[Sent] = []
+        batch, keys = producer.create_batch(), []
+        for key, value in records:
+            raw_key = key.encode()
+            raw = None if value is None else orjson.dumps(value)
+            # The store's own methods under its (de)serializer: the same JSON it would write.
+            if raw is None:
+                store._del(raw_key)
+            else:
+                store._set(raw_key, raw)
+            if batch.append(key=raw_key, value=raw, timestamp=None) is None:
+                sends.append(Sent(partition, keys, await self._send(producer, batch, partition)))
+                batch, keys = producer.create_batch(), []
+                batch.append(key=raw_key, value=raw, timestamp=None)
+            keys.append(key)
+        if keys:
+            sends.append(Sent(partition, keys, await self._send(producer, batch, partition)))
+        return sends
+
+    async def _send(self, producer: Any, batch: Any, partition: int) -> Awaitable[Any]:
+        return await producer.send_batch(
+            batch, self.table.changelog_topic_name, partition=partition
         )
+
+    def stored(self, key: str) -> dict[str, Any] | None:
+        return self.table.data.get(key)
 
     def confirmed(self, partition: int, offset: int) -> None:
         """The changelog has every record of ``partition`` up to ``offset``: Faust restores from

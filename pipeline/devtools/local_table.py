@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from tables.spike_windows import Record, Sent
+
 
 class LocalTable:
     def __init__(self, changelog: dict[str, Any] | None = None) -> None:
@@ -20,17 +22,27 @@ class LocalTable:
         """The table as a worker elsewhere restores it: from the changelog only."""
         return LocalTable(self.changelog)
 
-    async def send(self, partition: int, key: str, value: Any) -> Any:
-        sent: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if self.lands(key):
+    async def write(self, partition: int, records: list[Record]) -> list[Sent]:
+        sends = []
+        for key, value in records:
             if value is None:
-                self.changelog.pop(key, None)
+                self.data.pop(key, None)
             else:
-                self.changelog[key] = value
-            sent.set_result(None)
-        else:
-            sent.set_exception(ConnectionError("the changelog send was lost"))
-        return sent
+                self.data[key] = value
+            sent: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            if self.lands(key):
+                if value is None:
+                    self.changelog.pop(key, None)
+                else:
+                    self.changelog[key] = value
+                sent.set_result(None)
+            else:
+                sent.set_exception(ConnectionError("the changelog send was lost"))
+            sends.append(Sent(partition, [key], sent))
+        return sends
+
+    def stored(self, key: str) -> Any:
+        return self.data.get(key)
 
     def confirmed(self, partition: int, offset: int) -> None:
         """Nothing to persist: the dict is the store."""

@@ -11,8 +11,9 @@ from typing import Any
 
 import faust
 import pytest
+from faust.stores.rocksdb import Store
 from faust.transport.consumer import Consumer
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Producer
 
 from pipeline.platform import batches
 
@@ -28,6 +29,14 @@ UPSTREAM = {
         AIOKafkaConsumerThread,
         "_create_worker_consumer",
     ): "c2701bfc3e6f6cad95c2be36d6a255a86e2c57d18d36cc1082b5fb5c482d99d7",
+    # Leaned on by tables.spike_windows.Changelog: the underlying aiokafka producer (for its
+    # public create_batch / send_batch), and the store's raw writes under the table's serializer.
+    (
+        Producer,
+        "_ensure_producer",
+    ): "5592a4bbdf2513253f98233a4eac931ded2a531a86f269cddcc33bc3f5827db5",
+    (Store, "_set"): "4227e561e288d9413bf663a3a67940fd4976f5484e70e49445858ce4d400d26e",
+    (Store, "_del"): "07f42ff3caefffddb002ba3c316120ee8a608a15021fa226fd8e9ba2635004a9",
 }
 
 

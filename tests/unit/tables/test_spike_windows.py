@@ -4,10 +4,12 @@ segments seal and expire, and a record the changelog did not confirm goes again.
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import Any
 
 from models.anomaly import MINUTE, SyndicateWindow
 from pipeline.devtools.local_table import LocalTable
-from tables.spike_windows import SEGMENT, Kept, SpikeWindows, segment_key
+from tables.spike_windows import SEGMENT, Changelog, Kept, Sent, SpikeWindows, segment_key
 
 LATENESS = 2 * MINUTE
 
@@ -179,3 +181,84 @@ def test_a_head_written_before_the_window_lengths_reads_as_the_five_minute_windo
     assert (back.window.alerted_window, back.window.alerted_at) == (5 * MINUTE, None)
     assert (back.window.hours_from, back.window.hours) == (None, [])
     assert back.window.alerted_count == 9
+
+
+class FakeBatch:
+    """aiokafka's BatchBuilder as the changelog uses it: full after ``capacity`` records."""
+
+    def __init__(self, capacity: int) -> None:
+        self.records: list[tuple[bytes, bytes | None]] = []
+        self.capacity = capacity
+
+    def append(self, *, key: bytes, value: bytes | None, timestamp: None) -> object | None:
+        if len(self.records) == self.capacity:
+            return None
+        self.records.append((key, value))
+        return object()
+
+
+class FakeProducer:
+    """Offsets as a broker gives them: a batch's future carries its first record's offset."""
+
+    def __init__(self) -> None:
+        self.topic: list[tuple[int, bytes, bytes | None]] = []
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch(capacity=2)
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> object:
+        first = len(self.topic)
+        self.topic += [(partition, k, v) for k, v in batch.records]
+        delivered: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        delivered.set_result(SimpleNamespace(offset=first))
+        return delivered
+
+
+class FakeStore(dict):
+    """The RocksDB store's raw methods, and its persisted offsets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.persisted: dict[int, int] = {}
+
+    def _set(self, key: bytes, value: bytes) -> None:
+        self[key] = value
+
+    def _del(self, key: bytes) -> None:
+        self.pop(key, None)
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        self.persisted[tp.partition] = offset
+
+
+def test_the_changelog_writes_each_record_once_encoded_in_order_and_confirms_the_last_offset():
+    producer, store = FakeProducer(), FakeStore()
+    app = SimpleNamespace(producer=SimpleNamespace(_ensure_producer=lambda: producer))
+    table = SimpleNamespace(data=store, changelog_topic_name="changelog")
+    changelog = Changelog(app, table)  # type: ignore[arg-type]
+    records = [("syn-1\x000", {"times": [1, 2]}), ("syn-1", {"open": [3]}), ("syn-1\x00-1", None)]
+    store[b"syn-1\x00-1"] = b"{}"
+    windows = SpikeWindows(table, changelog, "transactions", LATENESS)
+
+    async def scenario() -> list[Sent]:
+        sends = await changelog.write(3, [*records, ("\x00partition\x003", {"applied": 7})])
+        await windows._confirmed(sends)
+        return sends
+
+    sends = asyncio.run(scenario())
+    assert [(s.partition, s.keys) for s in sends] == [
+        (3, ["syn-1\x000", "syn-1"]),
+        (3, ["syn-1\x00-1", "\x00partition\x003"]),
+    ]
+    assert producer.topic == [
+        (3, b"syn-1\x000", b'{"times":[1,2]}'),
+        (3, b"syn-1", b'{"open":[3]}'),
+        (3, b"syn-1\x00-1", None),
+        (3, b"\x00partition\x003", b'{"applied":7}'),
+    ]
+    assert store == {
+        b"syn-1\x000": b'{"times":[1,2]}',
+        b"syn-1": b'{"open":[3]}',
+        b"\x00partition\x003": b'{"applied":7}',
+    }
+    assert store.persisted == {3: 3}

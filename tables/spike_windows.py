@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 NAME = "spike-windows"
 Settle = Callable[[], Awaitable[None]]
 Record = tuple[str, dict[str, Any] | None]  # None: the key is deleted
+Encoded = tuple[str, bytes, bytes | None]  # the record's key, and key and value as stored and sent
 SEGMENT = 32  # times per sealed segment: a head never carries more than this many
 _SEPARATOR = "\x00"  # cannot be in a syndicate id: PostgreSQL text cannot hold it
 
@@ -198,11 +199,12 @@ class SpikeWindows:
         return lambda: self._confirmed(sends)
 
     async def _write(self, partition: int, records: list[Record]) -> list[Sent]:
-        """The records into the store and onto the changelog, in order; a write refused at once
-        (the broker away) is a failed delivery too, so that it goes again with the others rather
-        than not at all: the store already holds it, and the windows count it as applied."""
+        """The records into the store, then onto the changelog, in order. The store holds them
+        whatever the broker does, as the windows count them as applied: a send refused at once
+        (the broker away) is a failed delivery, and goes again with the others from the store."""
+        encoded = self.changelog.store(records)
         try:
-            return await self.changelog.write(partition, records)
+            return await self.changelog.send(partition, encoded)
         except Exception as exc:
             refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             refused.set_exception(exc)
@@ -299,21 +301,28 @@ class Changelog:
         self.app = app
         self.table = table
 
-    async def write(self, partition: int, records: list[Record]) -> list[Sent]:
-        """In the partition made current by ``on_partition``."""
+    def store(self, records: list[Record]) -> list[Encoded]:
+        """Into the worker's copy, in the partition made current by ``on_partition``: the store's
+        own raw methods under its JSON serializer, so it reads back what Faust would have written."""
         store = self.table.data
-        producer = self.app.producer._ensure_producer()
-        sends: list[Sent] = []
-        batch, keys = producer.create_batch(), []
+        encoded = []
         for key, value in records:
             raw_key = key.encode()
             raw = None if value is None else orjson.dumps(value)
-            # The store's own methods under its (de)serializer: the same JSON it would write.
             if raw is None:
                 store._del(raw_key)
             else:
                 store._set(raw_key, raw)
-            if batch.append(key=raw_key, value=raw, timestamp=None) is None:
+            encoded.append((key, raw_key, raw))
+        return encoded
+
+    async def send(self, partition: int, encoded: list[Encoded]) -> list[Sent]:
+        """Onto the changelog, in order, as producer batches."""
+        producer = self.app.producer._ensure_producer()
+        sends: list[Sent] = []
+        batch, keys = producer.create_batch(), []
+        for key, raw_key, raw in encoded:
+            if batch.append(key=raw_key, value=raw, timestamp=None) is None:  # full
                 sends.append(Sent(partition, keys, await self._send(producer, batch, partition)))
                 batch, keys = producer.create_batch(), []
                 batch.append(key=raw_key, value=raw, timestamp=None)

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from tables.spike_windows import Record, Sent
+from tables.spike_windows import Encoded, Record, Sent
 
 
 class LocalTable:
@@ -22,19 +22,23 @@ class LocalTable:
         """The table as a worker elsewhere restores it: from the changelog only."""
         return LocalTable(self.changelog)
 
-    async def write(self, partition: int, records: list[Record]) -> list[Sent]:
-        sends = []
+    def store(self, records: list[Record]) -> list[Encoded]:
         for key, value in records:
             if value is None:
                 self.data.pop(key, None)
             else:
                 self.data[key] = value
+        return [(key, key.encode(), None) for key, _ in records]
+
+    async def send(self, partition: int, encoded: list[Encoded]) -> list[Sent]:
+        sends = []
+        for key, _, _ in encoded:
             sent: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             if self.lands(key):
-                if value is None:
-                    self.changelog.pop(key, None)
+                if key in self.data:
+                    self.changelog[key] = self.data[key]
                 else:
-                    self.changelog[key] = value
+                    self.changelog.pop(key, None)
                 sent.set_result(None)
             else:
                 sent.set_exception(ConnectionError("the changelog send was lost"))

@@ -4,12 +4,21 @@ segments seal and expire, and a record the changelog did not confirm goes again.
 from __future__ import annotations
 
 import asyncio
+import json
 from types import SimpleNamespace
 from typing import Any
 
 from models.anomaly import MINUTE, SyndicateWindow
 from pipeline.devtools.local_table import LocalTable
-from tables.spike_windows import SEGMENT, Changelog, Kept, Sent, SpikeWindows, segment_key
+from tables.spike_windows import (
+    SEGMENT,
+    Changelog,
+    Encoded,
+    Kept,
+    Sent,
+    SpikeWindows,
+    segment_key,
+)
 
 LATENESS = 2 * MINUTE
 
@@ -106,11 +115,11 @@ def test_a_send_refused_at_once_goes_again_too():
     class Unreachable(LocalTable):
         refusals = 1
 
-        async def send(self, partition: int, key: str, value: object) -> object:
+        async def send(self, partition: int, encoded: list[Encoded]) -> list[Sent]:
             if self.refusals:
                 self.refusals -= 1
                 raise ConnectionError("no broker")
-            return await super().send(partition, key, value)
+            return await super().send(partition, encoded)
 
     table = Unreachable()
     store = windows(table)
@@ -200,13 +209,17 @@ class FakeBatch:
 class FakeProducer:
     """Offsets as a broker gives them: a batch's future carries its first record's offset."""
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: int = 0) -> None:
         self.topic: list[tuple[int, bytes, bytes | None]] = []
+        self.refusals = refusals  # sends refused at once, as with the broker away
 
     def create_batch(self) -> FakeBatch:
         return FakeBatch(capacity=2)
 
     async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> object:
+        if self.refusals:
+            self.refusals -= 1
+            raise ConnectionError("broker away")
         first = len(self.topic)
         self.topic += [(partition, k, v) for k, v in batch.records]
         delivered: asyncio.Future[object] = asyncio.get_running_loop().create_future()
@@ -220,6 +233,11 @@ class FakeStore(dict):
     def __init__(self) -> None:
         super().__init__()
         self.persisted: dict[int, int] = {}
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """As Faust's store reads: a str key, the JSON value decoded."""
+        raw = super().get(key.encode() if isinstance(key, str) else key)
+        return default if raw is None else json.loads(raw)
 
     def _set(self, key: bytes, value: bytes) -> None:
         self[key] = value
@@ -241,7 +259,8 @@ def test_the_changelog_writes_each_record_once_encoded_in_order_and_confirms_the
     windows = SpikeWindows(table, changelog, "transactions", LATENESS)
 
     async def scenario() -> list[Sent]:
-        sends = await changelog.write(3, [*records, ("\x00partition\x003", {"applied": 7})])
+        stored = changelog.store([*records, ("\x00partition\x003", {"applied": 7})])
+        sends = await changelog.send(3, stored)
         await windows._confirmed(sends)
         return sends
 
@@ -262,3 +281,31 @@ def test_the_changelog_writes_each_record_once_encoded_in_order_and_confirms_the
         b"\x00partition\x003": b'{"applied":7}',
     }
     assert store.persisted == {3: 3}
+
+
+def test_a_send_refused_midway_leaves_every_record_in_the_store_and_they_go_again():
+    producer, store = FakeProducer(refusals=1), FakeStore()
+    app = SimpleNamespace(producer=SimpleNamespace(_ensure_producer=lambda: producer))
+    table = SimpleNamespace(data=store, changelog_topic_name="changelog")
+    changelog = Changelog(app, table)  # type: ignore[arg-type]
+    windows = SpikeWindows(table, changelog, "transactions", LATENESS)
+    records = [
+        ("syn-1\x000", {"times": [1, 2]}),
+        ("syn-1", {"open": [3]}),
+        ("syn-2", {"open": [4]}),
+    ]
+
+    async def scenario() -> None:
+        sends = await windows._write(0, records)
+        assert store == {
+            k.encode(): json.dumps(v, separators=(",", ":")).encode() for k, v in records
+        }
+        await windows._confirmed(sends)
+
+    asyncio.run(scenario())
+    assert [(k, v) for _, k, v in producer.topic] == [
+        (b"syn-1\x000", b'{"times":[1,2]}'),
+        (b"syn-1", b'{"open":[3]}'),
+        (b"syn-2", b'{"open":[4]}'),
+    ]
+    assert store.persisted == {0: 2}

@@ -51,15 +51,11 @@ class Relay:
         self._store = store
         self._connection = LazyConnection(database_url, autocommit=True)
 
-    async def publish(self, items: Sequence[Outgoing]) -> None:
-        """Right after the commit; best effort, the relay finishes what this does not."""
-        await (await self.hand_over(items))()
-
     async def hand_over(self, items: Sequence[Outgoing]) -> Callable[[], Awaitable[None]]:
-        """Give the messages to the producer now, in order, and return what finishes their
-        publication: waiting for the broker, then marking the rows. A batch handler returns
-        that as its ``settle``, so the next batch is not kept waiting for the broker.
-        Best effort, never raises: the relay finishes what this does not."""
+        """Right after the commit: give the messages to the producer now, in order, and return
+        what finishes their publication: waiting for the broker, then marking the rows. A batch
+        handler returns that as its ``settle``, so the next batch is not kept waiting for the
+        broker. Best effort, never raises: the relay finishes what this does not."""
         if not items:
             return _nothing
         try:

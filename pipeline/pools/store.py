@@ -15,7 +15,6 @@ import psycopg
 
 import sql
 from models.pools import (
-    TOTALS,
     Call,
     CapitalCalled,
     ContributionReceived,
@@ -30,7 +29,8 @@ from models.pools import (
 from pipeline.platform.queries import row, rows, run, run_many
 
 # The columns of pools/save_batch by kind of row, in the order its parameters name them
-# (``event_pool_ids``, ``event_seqs``, ...): each row tuple of ``batch_arrays`` follows that order.
+# (``event_pool_ids``, ``event_seqs``, ...): each row tuple of ``batch_arrays`` follows that order,
+# which for pools and positions is the order of ``pool_row``'s and ``position_row``'s keys.
 _BATCH_COLUMNS: dict[str, list[str]] = defaultdict(list)
 for _name in dict.fromkeys(re.findall(r"%\((\w+)\)b", sql.load("pools/save_batch"))):
     _BATCH_COLUMNS[_name.split("_", 1)[0]].append(_name)
@@ -143,21 +143,11 @@ def batch_arrays(
     ]
     changed = [pools[p] for p in sorted({a.pool_id for a in applied})]
     projected = [
-        (
-            p.pool_id,
-            p.name,
-            p.currency,
-            p.target_size,
-            p.hard_cap,
-            orjson.dumps(p.manager_ids).decode(),
-            p.status.value,
-            p.seq,
-            *(p.totals[t] for t in TOTALS),
-        )
+        tuple({**pool_row(p), "manager_ids": orjson.dumps(p.manager_ids).decode()}.values())
         for p in changed
     ]
     positions = [
-        (p, i, *(getattr(pools[p].positions[i], t) for t in TOTALS))
+        tuple(position_row(p, i, pools[p].positions[i]).values())
         for p, i in sorted({(a.pool_id, i) for a in applied for i in investors_of(a.event)})
     ]
     answers = [

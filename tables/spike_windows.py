@@ -325,7 +325,7 @@ class Changelog:
             if batch.append(key=raw_key, value=raw, timestamp=None) is None:  # full
                 sends.append(Sent(partition, keys, await self._send(producer, batch, partition)))
                 batch, keys = producer.create_batch(), []
-                batch.append(key=raw_key, value=raw, timestamp=None)
+                batch.append(key=raw_key, value=raw, timestamp=None)  # a fresh batch takes any
             keys.append(key)
         if keys:
             sends.append(Sent(partition, keys, await self._send(producer, batch, partition)))

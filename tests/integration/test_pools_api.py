@@ -21,22 +21,16 @@ def ready(worker: Worker) -> Api:
     return api_ready(worker, issue_token(worker.stack, "admin", "admin"))
 
 
-def event_count(stack: Stack) -> int:
+def count(stack: Stack, table: str) -> int:
     with db.connect(stack.database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM pool_events").fetchone()
-    return row[0] if row else 0
-
-
-def unpublished(stack: Stack) -> int:
-    with db.connect(stack.database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM pool_events_unpublished").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
     return row[0] if row else 0
 
 
 def assert_every_event_published(stack: Stack) -> None:
     """Each stored event is on topic ``pool-events``, each pool's in order, and none is left in the
     outbox: the worker answers before the broker acknowledges the events, and marks them after."""
-    wait_until(lambda: unpublished(stack) == 0, 10, "the outbox to empty")
+    wait_until(lambda: count(stack, "pool_events_unpublished") == 0, 10, "the outbox to empty")
     with db.connect(stack.database_url) as conn:
         stored = conn.execute("SELECT pool_id, seq, type FROM pool_events ORDER BY 1, 2").fetchall()
     records = asyncio.run(read_to_end(stack.bootstrap, "pool-events"))
@@ -172,7 +166,7 @@ def test_idempotency_and_clear_errors(stack: Stack, workers: list[Worker]):
     api = ready(worker)
     first = api.post("/pools", POOL, "same")
     assert first == api.post("/pools", POOL, "same")  # same key and body: same answer
-    assert event_count(stack) == 1
+    assert count(stack, "pool_events") == 1
     status, body = api.post("/pools", {**POOL, "name": "Other"}, "same")
     assert status == 409
     assert "different request" in body["error"]
@@ -180,7 +174,7 @@ def test_idempotency_and_clear_errors(stack: Stack, workers: list[Worker]):
     commit = {"investor_id": "inv-a", "amount": "10.00"}
     one = api.post(f"/pools/{pid}/commitments", commit, "commit-a")
     assert one == api.post(f"/pools/{pid}/commitments", commit, "commit-a")
-    assert event_count(stack) == 2
+    assert count(stack, "pool_events") == 2
 
     assert api.post(f"/pools/{pid}/commitments", commit, None)[0] == 400
     traced = urllib.request.Request(
@@ -212,7 +206,7 @@ def test_idempotency_and_clear_errors(stack: Stack, workers: list[Worker]):
     )
     assert status == 409
     assert "hard cap" in body["error"]
-    assert event_count(stack) == 2
+    assert count(stack, "pool_events") == 2
 
 
 def test_concurrent_commitments_over_the_cap_exactly_one_wins(stack: Stack, workers: list[Worker]):
@@ -261,6 +255,6 @@ def test_a_worker_killed_between_commands_loses_and_doubles_nothing(
         assert status == 201, body
         if n in answers:
             assert (status, body) == answers[n]
-    assert event_count(stack) == 21
+    assert count(stack, "pool_events") == 21
     assert api.get(f"/pools/{pid}")[1]["committed"] == "2000.00"
     assert stack.pulse("pools", "reconcile").returncode == 0

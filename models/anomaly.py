@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from models.errors import PulseError
-from models.evidence import Odds, improbable, log_tail
+from models.evidence import Odds, improbable, log_chance, plausible, plausible_floors
 from models.transaction import Transaction
 
 MINUTE = 60_000_000
@@ -237,6 +237,7 @@ class Baseline(NamedTuple):
     span: int
     observed: int
     young: bool = False
+    at_this_hour: bool = False  # the same hour on previous days, standing in for a young hour
 
     def usual(self, window: int) -> Decimal:
         """The count a window of this length holds at the usual rate."""
@@ -276,7 +277,7 @@ def evidence_base(base: Baseline, daily: Baseline | None) -> Baseline:
     """What the evidence is weighed against: the last hour, and the same hour on previous days where
     there are some. More of the syndicate's history to know its usual rate by, so more power to
     tell a small burst from noise; each part still has to show the multiplier on its own."""
-    if daily is None:
+    if daily is None or base.at_this_hour:
         return base
     return Baseline(base.count + daily.count, base.span + daily.span, base.observed, base.young)
 
@@ -288,48 +289,60 @@ def read_window(length: int, count: int, seen: SpikeReading) -> SpikeReading:
         length,
         count,
         seen.baseline,
-        log_tail(count, weighed.count, length, weighed.span),
+        log_chance(count, weighed.count, length, weighed.span, CURRENT_WINDOW),
         seen.at_this_hour,
     )
 
 
 def _multiplied(count: int, length: int, base: Baseline, rules: SyndicateRules) -> bool:
-    # count >= multiplier * usual, in integers: count * span * den >= num * base.count * length.
-    num, den = rules.multiplier_ratio
-    return count * base.span * den >= num * base.count * length
+    """The count is what a rise to the multiplier times the usual rate could give (``plausible``):
+    the multiplier is a rate, and both counts are samples of theirs."""
+    return plausible(count, base.count, length, base.span, rules.multiplier_ratio)
 
 
 def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReading | None:
-    """The shortest window ending at ``t`` that holds a spike: at least the minimum count; at least
-    the multiplier times the usual count for its length in the last hour, and, where the syndicate
-    has days of history, at its usual rate at this hour of the day too; and improbable by chance
-    beyond the syndicate's evidence level, weighed against both (``evidence_base``)."""
+    """The shortest window ending at ``t`` that holds a spike: at least the minimum count; a rise to
+    the multiplier times the usual rate for its length in the last hour, and, where the syndicate
+    has days of history, at its usual rate at this hour of the day too (``_multiplied``); and
+    improbable by chance beyond the syndicate's evidence level, counted per 5 minutes and weighed
+    against both (``evidence_base``)."""
     times = window.times
     upto = bisect_right(times, t)
     longest = upto - bisect_right(times, t - CURRENT_WINDOW)
     if longest < rules.spike_min_count:
         return None  # the longest window holds the most: most events stop here
     base = baseline(window, t)
-    # _multiplied, with the hour's side worked out once for every window length.
-    num, den = rules.multiplier_ratio
-    level, scaled = num * base.count, base.span * den
-    if longest * scaled < level * SCALES[0]:
-        return None  # not even all of it in the shortest window would be enough
     daily: Baseline | None = None
     looked = False  # the usual rate at this hour is read once, when a window first needs it
-    for length in SCALES:
+    if base.young and window.hours_from is not None and window.hours_from <= t // HOUR - 25:
+        daily, looked = opening_baseline(window, t), True
+        if daily is not None:
+            base = daily
+    floors = plausible_floors(base.count, base.span, rules.multiplier_ratio, SCALES)
+    for i, length in enumerate(SCALES):
+        floor = floors[i]
+        if longest < floor:
+            return None  # the longest window holds the most, and the floors rise with the length
         count = upto - bisect_right(times, t - length)
-        if count < rules.spike_min_count or count * scaled < level * length:
+        if count < floor or count < rules.spike_min_count:
+            continue
+        if not _multiplied(count, length, base, rules):
             continue
         if not looked:
             daily, looked = at_this_hour(window, t), True
-        if daily is not None and not _multiplied(count, length, daily, rules):
+        if daily is not None and daily is not base and not _multiplied(count, length, daily, rules):
             continue
         weighed = evidence_base(base, daily)
-        if not improbable(count, weighed.count, length, weighed.span, rules.spike_evidence):
+        if not improbable(
+            count, weighed.count, length, weighed.span, rules.spike_evidence, CURRENT_WINDOW
+        ):
             continue
         return SpikeReading(
-            length, count, base, log_tail(count, weighed.count, length, weighed.span), daily
+            length,
+            count,
+            base,
+            log_chance(count, weighed.count, length, weighed.span, CURRENT_WINDOW),
+            daily,
         )
     return None
 
@@ -350,6 +363,20 @@ def at_this_hour(window: SyndicateWindow, t: int) -> Baseline | None:
     if not days:
         return None
     return Baseline(count, days * HOUR, count)
+
+
+def opening_baseline(window: SyndicateWindow, t: int) -> Baseline | None:
+    """For a syndicate back after a silence (opening for the day) with days of history: its usual
+    rate at this hour says more than its first minutes, so it stands in for the last hour. The
+    hour it opens in was only partly open on the days before too, so the next hour is read as
+    well, and the busier of the two is the usual."""
+    daily = at_this_hour(window, t)
+    if daily is None:
+        return None
+    after = at_this_hour(window, t + HOUR)
+    if after is not None and after.count * daily.span > daily.count * after.span:
+        daily = after
+    return daily._replace(at_this_hour=True)
 
 
 def recent_counts(window: SyndicateWindow, t: int) -> tuple[int, int]:
@@ -393,6 +420,13 @@ def spike(
     return _spike_alert(transaction, t, rules, reading, escalation)
 
 
+def _known_by(base: Baseline) -> str:
+    """What the usual rate was known by, in the words the notifications use."""
+    if base.at_this_hour:
+        return "this hour on previous days"
+    return "little history yet" if base.young else "last hour"
+
+
 def _spike_alert(
     transaction: Transaction,
     t: int,
@@ -422,6 +456,7 @@ def _spike_alert(
             "baseline_count": base.observed,
             "baseline_minutes": base.span // MINUTE,
             "prior": base.young,
+            "known_by": _known_by(base),
             "baseline_per_5min": str(
                 base.usual(CURRENT_WINDOW).quantize(cents, rounding=ROUND_HALF_EVEN)
             ),

@@ -8,6 +8,15 @@ independently. The chance of ``current`` or more there is a binomial tail. A qui
 transactions to know the rate by) thus asks for more evidence than a plain Poisson test would,
 which is what keeps low-volume syndicates from crying wolf.
 
+A short window is looked at more often than a long one (there are five 1-minute windows in every
+5 minutes), so its chance is counted per ``per`` (the longest window): the tail times ``per /
+window``, the expected number of such counts in that time. Without it, noise in 1-minute windows
+made most of the false alerts.
+
+The same split judges the multiplier on rates, not counts (``plausible``): a count a little under
+10 times the usual, against an hour that itself is a count, is what a true 10-fold rise often gives.
+It passes when a rise to the multiplier would give it or fewer at least one time in three.
+
 Decisions are exact: the tail is computed in floating point, and when that lands within a hair of
 the level it is computed again in rational arithmetic, so a replay on any machine decides the same.
 """
@@ -18,6 +27,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 # Relative closeness (in natural log) under which the floating-point tail is not trusted to decide.
 _HAIR = 1e-9
@@ -62,13 +72,101 @@ def exact_tail(current: int, baseline: int, window: int, span: int) -> Fraction:
     return Fraction(top, whole**n)
 
 
-def improbable(current: int, baseline: int, window: int, span: int, one_in: Decimal) -> bool:
-    """True when ``current`` or more would come by chance less than once in ``one_in`` (>= 2)."""
+def log_chance(current: int, baseline: int, window: int, span: int, per: int) -> float:
+    """Natural log of the chance of ``current`` or more in some window of this length within
+    ``per`` (>= ``window``): the tail times ``per / window``, never above certain."""
+    return min(0.0, log_tail(current, baseline, window, span) + math.log(per / window))
+
+
+def improbable(
+    current: int, baseline: int, window: int, span: int, one_in: Decimal, per: int | None = None
+) -> bool:
+    """True when ``current`` or more would come by chance less than once in ``one_in`` (>= 2),
+    counted per ``per`` (the window itself by default)."""
+    per = window if per is None else per
     level = -math.log(one_in)
-    found = log_tail(current, baseline, window, span)
+    found = log_tail(current, baseline, window, span) + math.log(per / window)
     if abs(found - level) > _HAIR * max(1.0, abs(level)):
         return found < level
-    return exact_tail(current, baseline, window, span) * Fraction(one_in) < 1
+    return exact_tail(current, baseline, window, span) * Fraction(one_in) * per < window
+
+
+# A rise to the multiplier gives a count this low or lower at least this often: plausible.
+PLAUSIBLE = Fraction(1, 3)
+_LOG_PLAUSIBLE = math.log(PLAUSIBLE)
+# Chernoff: P(X <= k) <= exp(-(mu - k)^2 / (2 mu)) < exp(-1.1) < 1/3 when (mu - k)^2 > 2.2 mu.
+_CHERNOFF = 2.2
+
+
+def _rise(
+    current: int, baseline: int, window: int, span: int, ratio: tuple[int, int]
+) -> tuple[int, int, int]:
+    """n, and the window's share of each of the n were its rate ``ratio`` times the span's, as the
+    fraction (share, whole)."""
+    num, den = ratio
+    return current + baseline, num * window, num * window + den * span
+
+
+def log_head(current: int, n: int, p: float) -> float:
+    """Natural log of P(X <= current), X ~ Binomial(n, p), for current below the mean."""
+    q = 1.0 - p
+    lp, lq = math.log(p), math.log1p(-p)
+    first = (
+        math.lgamma(n + 1)
+        - math.lgamma(current + 1)
+        - math.lgamma(n - current + 1)
+        + current * lp
+        + (n - current) * lq
+    )
+    back = q / p  # term(k - 1) / term(k) = k / (n - k + 1) * q / p
+    total = term = 1.0
+    k = current
+    while k > 0:
+        term *= k / (n - k + 1) * back
+        k -= 1
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(0.0, first + math.log(total))
+
+
+def exact_head(current: int, n: int, share: int, whole: int) -> Fraction:
+    """P(X <= current), X ~ Binomial(n, share / whole), as a fraction: only for close calls."""
+    rest = whole - share
+    top = sum(math.comb(n, k) * share**k * rest ** (n - k) for k in range(current + 1))
+    return Fraction(top, whole**n)
+
+
+def plausible(current: int, baseline: int, window: int, span: int, ratio: tuple[int, int]) -> bool:
+    """True when ``current`` in the window is what a rate ``ratio`` (num, den) times the span's
+    could give: at or above that share of the counts, or a count so little below it that such a
+    rise gives it or fewer at least ``PLAUSIBLE`` of the time."""
+    n, share, whole = _rise(current, baseline, window, span, ratio)
+    if current * whole >= n * share:
+        return True  # at or above the multiplied rate itself
+    mean = n * share / whole
+    if (mean - current) ** 2 > _CHERNOFF * mean * (1 + _HAIR):
+        return False  # far below: most counts of a busy syndicate stop here, with no sum
+    found = log_head(current, n, share / whole)
+    if abs(found - _LOG_PLAUSIBLE) > _HAIR:
+        return found > _LOG_PLAUSIBLE
+    return exact_head(current, n, share, whole) >= PLAUSIBLE
+
+
+@lru_cache(maxsize=4096)
+def plausible_floors(
+    baseline: int, span: int, ratio: tuple[int, int], windows: tuple[int, ...]
+) -> tuple[float, ...]:
+    """Per window length (ascending): a count below this is not ``plausible`` against this
+    baseline. The Chernoff bound at the smallest mean a window can have (``baseline``'s share
+    alone), so it rises with the window. Cached: a busy syndicate's hour changes slowly, and this
+    is the quick test that stops most of its events before any sum."""
+    out = []
+    for window in windows:
+        _, share, whole = _rise(0, baseline, window, span, ratio)
+        mean = baseline * share / whole
+        out.append(max(0.0, (mean - math.sqrt(_CHERNOFF * mean)) * (1 - _HAIR) - 1e-6))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

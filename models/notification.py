@@ -117,8 +117,11 @@ def _evidence(alert: dict[str, Any], details: dict[str, Any], times: str) -> str
     span = f"{minutes} min"
     ratio = alert.get("ratio")
     usual = Decimal(str(details.get("usual", "0")))
-    known_by = "little history yet" if details.get("prior") else "last hour"
-    if details.get("usual_at_this_hour") is not None:
+    # Alerts stored before "known_by" say it through "prior" alone.
+    known_by = details.get("known_by") or (
+        "little history yet" if details.get("prior") else "last hour"
+    )
+    if details.get("usual_at_this_hour") is not None and known_by != "this hour on previous days":
         known_by += f"; {Decimal(str(details['usual_at_this_hour'])):.1f} at this hour"
     how_much = f"{Decimal(ratio):.1f}{times} the usual" if ratio else "against a usual"
     return (

@@ -104,6 +104,25 @@ def _chance(count: int, baseline: int, window: timedelta, span: timedelta) -> Fr
     )
 
 
+def _could_rise(
+    current: int, window: timedelta, base: int, span: timedelta, multiplier: Decimal
+) -> bool:
+    """Could a rate ``multiplier`` times the span's give ``current`` in the window? Yes when it is
+    at least that share of the counts; below it, when such a rise gives that many or fewer at
+    least one time in three. Exact, in whole numbers."""
+    m = Fraction(multiplier)
+    w, h = window // _MICRO, span // _MICRO
+    if current * h >= m * base * w:
+        return True
+    n = current + base
+    share = m * w / (m * w + h)  # of each of the n events, were the rate m times the span's
+    mean = n * share
+    if (mean - current) ** 2 > Fraction(11, 5) * mean:
+        return False  # Chernoff: the head is then below exp(-1.1) < 1/3, no sum needed
+    head = sum(comb(n, k) * share**k * (1 - share) ** (n - k) for k in range(current + 1))
+    return head >= Fraction(1, 3)
+
+
 def _spike_at(
     times: list[datetime],
     t: datetime,
@@ -113,10 +132,13 @@ def _spike_at(
     evidence: Decimal,
     brute: bool,
     daily: tuple[int, int] | None = None,
+    opening: tuple[int, int] | None = None,
 ) -> tuple[timedelta, int] | None:
     """The shortest window ending at ``t`` holding a spike, and its count. ``daily``: (count, days)
     of the same hour on previous days: the window must hold the multiplier times that hour's usual
-    count as well, and the evidence is weighed against it and the hour together."""
+    count as well, and the evidence is weighed against it and the hour together. ``opening``: the
+    busier of that hour and the next on those days, the baseline of a syndicate with less than an
+    hour since its last silence."""
 
     def count(after: datetime, upto: datetime) -> int:
         if brute:
@@ -126,13 +148,16 @@ def _spike_at(
     edge = t - _SCALES[-1]
     if first <= edge - _HOUR:
         base, span = count(edge - _HOUR, edge), _HOUR
+    elif daily is not None:  # back from a silence, with days: the usual at this hour instead
+        base, span = opening[0], opening[1] * _HOUR  # type: ignore[index]
+        daily = None
     else:  # less than an hour of history: its own rate so far, or the prior's if higher
         base, span = count(first - _MICRO, t), max(t - first, _SCALES[0])
         if Fraction(base, span // _MICRO) < Fraction(_PRIOR[0], _PRIOR[1] // _MICRO):
             base, span = _PRIOR[0], _PRIOR[1]
 
     def tenfold(current: int, window: timedelta, base: int, span: timedelta) -> bool:
-        return current >= Fraction(multiplier) * base * Fraction(window // _MICRO, span // _MICRO)
+        return _could_rise(current, window, base, span, multiplier)
 
     # The evidence is weighed against the hour and the same hour on the days before, together.
     pooled = (base, span) if daily is None else (base + daily[0], span + daily[1] * _HOUR)
@@ -142,7 +167,9 @@ def _spike_at(
             current >= min_count
             and tenfold(current, window, base, span)
             and (daily is None or tenfold(current, window, daily[0], daily[1] * _HOUR))
-            and _chance(current, pooled[0], window, pooled[1]) * Fraction(evidence) < 1
+            # Counted per 5 minutes: a window of w minutes, 5 / w chances in that time.
+            and _chance(current, pooled[0], window, pooled[1]) * Fraction(evidence)
+            < Fraction(window // _MICRO, _SCALES[-1] // _MICRO)
         ):
             return window, current
     return None
@@ -195,7 +222,13 @@ def _alerts(
         counted, hour = hours[syndicate], _hour(t)
         counted[hour] = counted.get(hour, 0) + 1
         daily = _daily(counted, hour, _hour(newest[syndicate]))
-        found = _spike_at(times, t, first[syndicate], multiplier, min_count, evidence, brute, daily)
+        opening = daily
+        later = _daily(counted, hour + 1, _hour(newest[syndicate]))
+        if daily is not None and later is not None and later[0] * daily[1] > daily[0] * later[1]:
+            opening = later
+        found = _spike_at(
+            times, t, first[syndicate], multiplier, min_count, evidence, brute, daily, opening
+        )
         is_open, alerted, length, at = state.get(syndicate, (False, 0, _SCALES[-1], None))
         if found is None:
             state[syndicate] = (False, alerted, length, at)

@@ -99,6 +99,21 @@ def test_a_spike_with_days_of_history_gives_the_usual_rate_at_this_hour_too():
     )
 
 
+def test_a_spike_just_after_opening_says_its_usual_rate_is_this_hour_on_previous_days():
+    opening = {
+        **EVIDENT_SPIKE,
+        "details": {
+            **EVIDENT_SPIKE["details"],
+            "known_by": "this hour on previous days",
+            "usual_at_this_hour": "3.10",
+            "days_at_this_hour": 2,
+        },
+    }
+    assert "the usual 3.1 per 2 min (this hour on previous days); 1 in 10 million" in render_sms(
+        opening
+    )
+
+
 def test_a_spike_stored_before_the_evidence_rule_reads_as_it_did():
     text = render_sms(SPIKE)
     assert text == (

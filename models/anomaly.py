@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from models.errors import PulseError
-from models.evidence import Odds, improbable, log_chance, plausible, plausible_floors
+from models.evidence import Odds, improbable, log_chance, plausible, rise_floor
 from models.transaction import Transaction
 
 MINUTE = 60_000_000
@@ -318,13 +318,16 @@ def judge(window: SyndicateWindow, t: int, rules: SyndicateRules) -> SpikeReadin
         daily, looked = opening_baseline(window, t), True
         if daily is not None:
             base = daily
-    floors = plausible_floors(base.count, base.span, rules.multiplier_ratio, SCALES)
-    for i, length in enumerate(SCALES):
-        floor = floors[i]
+    shorter = -1  # the count of the window before, which was no spike
+    for length in SCALES:
+        floor = rise_floor(base.count, length, base.span, rules.multiplier_ratio)
         if longest < floor:
-            return None  # the longest window holds the most, and the floors rise with the length
+            return None  # the longest window holds the most, and longer windows ask for more
         count = upto - bisect_right(times, t - length)
-        if count < floor or count < rules.spike_min_count:
+        if count == shorter:
+            continue  # the same count in a longer window: less of a rise, less improbable
+        shorter = count
+        if count < rules.spike_min_count or count < floor:
             continue
         if not _multiplied(count, length, base, rules):
             continue

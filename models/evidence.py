@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 
 # Relative closeness (in natural log) under which the floating-point tail is not trusted to decide.
 _HAIR = 1e-9
@@ -153,20 +152,18 @@ def plausible(current: int, baseline: int, window: int, span: int, ratio: tuple[
     return exact_head(current, n, share, whole) >= PLAUSIBLE
 
 
-@lru_cache(maxsize=4096)
-def plausible_floors(
-    baseline: int, span: int, ratio: tuple[int, int], windows: tuple[int, ...]
-) -> tuple[float, ...]:
-    """Per window length (ascending): a count below this is not ``plausible`` against this
-    baseline. The Chernoff bound at the smallest mean a window can have (``baseline``'s share
-    alone), so it rises with the window. Cached: a busy syndicate's hour changes slowly, and this
-    is the quick test that stops most of its events before any sum."""
-    out = []
-    for window in windows:
-        _, share, whole = _rise(0, baseline, window, span, ratio)
-        mean = baseline * share / whole
-        out.append(max(0.0, (mean - math.sqrt(_CHERNOFF * mean)) * (1 - _HAIR) - 1e-6))
-    return tuple(out)
+def rise_floor(baseline: int, window: int, span: int, ratio: tuple[int, int]) -> float:
+    """A count below this is never ``plausible`` in a window at least this long: the Chernoff bound
+    at the smallest mean such a window can have, ``baseline``'s share alone (the mean only grows
+    with the count and the window, and so does the bound). The quick test that stops most events
+    of a syndicate before any sum; a hair under the bound, so floating point never refuses a
+    plausible count."""
+    num, den = ratio
+    share = num * window
+    mean = baseline * share / (share + den * span)
+    if mean <= _CHERNOFF:
+        return 0.0
+    return (mean - math.sqrt(_CHERNOFF * mean)) * (1 - _HAIR) - 1e-6
 
 
 @dataclass(frozen=True, slots=True)

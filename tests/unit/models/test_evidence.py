@@ -12,7 +12,7 @@ from models.evidence import (
     log_chance,
     log_tail,
     plausible,
-    plausible_floors,
+    rise_floor,
 )
 
 MINUTE = 60_000_000
@@ -91,8 +91,8 @@ def test_plausible_is_the_exact_definition_and_the_floors_never_refuse_a_plausib
 ):
     decided = plausible(current, baseline, window * MINUTE, 60 * MINUTE, ratio)
     assert decided == exact_plausible(current, baseline, window * MINUTE, 60 * MINUTE, ratio)
-    floors = plausible_floors(baseline, 60 * MINUTE, ratio, tuple(w * MINUTE for w in range(1, 6)))
-    assert list(floors) == sorted(floors)  # they rise with the window
+    floors = [rise_floor(baseline, w * MINUTE, 60 * MINUTE, ratio) for w in range(1, 6)]
+    assert floors == sorted(floors)  # they rise with the window
     if decided:
         assert current >= floors[window - 1]
 

@@ -95,6 +95,7 @@ PLAUSIBLE = Fraction(1, 3)
 _LOG_PLAUSIBLE = math.log(PLAUSIBLE)
 # Chernoff: P(X <= k) <= exp(-(mu - k)^2 / (2 mu)) < exp(-1.1) < 1/3 when (mu - k)^2 > 2.2 mu.
 _CHERNOFF = 2.2
+_KL_PLAUSIBLE = -_LOG_PLAUSIBLE * (1 + _HAIR)  # ln 3, and a hair: exp(-this) is below 1 / 3
 
 
 def _rise(
@@ -143,10 +144,16 @@ def plausible(current: int, baseline: int, window: int, span: int, ratio: tuple[
     n, share, whole = _rise(current, baseline, window, span, ratio)
     if current * whole >= n * share:
         return True  # at or above the multiplied rate itself
-    mean = n * share / whole
-    if (mean - current) ** 2 > _CHERNOFF * mean * (1 + _HAIR):
-        return False  # far below: most counts of a busy syndicate stop here, with no sum
-    found = log_head(current, n, share / whole)
+    p = share / whole
+    if current == 0:
+        found = n * math.log1p(-p)  # the head is the one term
+    else:
+        # Chernoff-Hoeffding: the head is at most exp(-n KL(current / n || p)). Far below the rise,
+        # that settles it with two logarithms instead of a sum.
+        a = current / n
+        if n * (a * math.log(a / p) + (1 - a) * math.log((1 - a) / (1 - p))) > _KL_PLAUSIBLE:
+            return False
+        found = log_head(current, n, p)
     if abs(found - _LOG_PLAUSIBLE) > _HAIR:
         return found > _LOG_PLAUSIBLE
     return exact_head(current, n, share, whole) >= PLAUSIBLE

@@ -77,6 +77,19 @@ class LabelledStream:
     def syndicate_days(self) -> float:
         return self.spec.syndicates * self.spec.days
 
+    def records(self) -> list[dict[str, str]]:
+        """The transactions as they go on the wire (and as the oracle reads them)."""
+        return [
+            {
+                "transaction_id": t.transaction_id,
+                "investor_id": t.investor_id,
+                "syndicate_id": t.syndicate_id,
+                "transaction_amount": str(t.transaction_amount),
+                "transaction_date": t.transaction_date.isoformat(),
+            }
+            for t in self.transactions
+        ]
+
 
 def _plant(
     spec: StreamSpec, rng: random.Random, begins: list[int]

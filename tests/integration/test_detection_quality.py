@@ -34,16 +34,7 @@ def test_a_labelled_stream_gives_the_oracles_spikes_and_finds_its_bursts(
         new_share=0.15,
     )
     stream = generate(spec)
-    records = [
-        {
-            "transaction_id": t.transaction_id,
-            "investor_id": t.investor_id,
-            "syndicate_id": t.syndicate_id,
-            "transaction_amount": str(t.transaction_amount),
-            "transaction_date": t.transaction_date.isoformat(),
-        }
-        for t in stream.transactions
-    ]
+    records = stream.records()
     stack.produce(orjson.dumps(r) for r in records)
     worker = Worker(stack).start()
     workers.append(worker)

@@ -16,16 +16,7 @@ RULES = SyndicateRules(threshold=Decimal("1e12"), spike_multiplier=Decimal(10), 
 def test_the_replayed_rule_is_the_oracle_on_a_varied_labelled_stream():
     spec = replace(StreamSpec.varied(seed=43), syndicates=24, days=2.5, bursts=14, bumps=8, ramps=3)
     stream = generate(spec)
-    records = [
-        {
-            "transaction_id": t.transaction_id,
-            "investor_id": t.investor_id,
-            "syndicate_id": t.syndicate_id,
-            "transaction_amount": str(t.transaction_amount),
-            "transaction_date": t.transaction_date.isoformat(),
-        }
-        for t in stream.transactions
-    ]
+    records = stream.records()
     raised = replay(
         stream.transactions,
         lambda _: RULES,

@@ -98,7 +98,10 @@ class Settings(BaseSettings):
     spike_multiplier: Decimal = Field(
         default=Decimal("10"),
         gt=0,
-        description="Spike when a window of 1 to 5 minutes holds this many times the hourly average.",
+        description=(
+            "Spike when a window of 1 to 5 minutes holds what a rise to this many times the hourly"
+            " average rate gives (at least that count, or a count such a rise gives one time in three)."
+        ),
     )
     spike_min_count: int = Field(
         default=5, ge=1, description="Fewest transactions in a window that can be a spike."
@@ -107,7 +110,10 @@ class Settings(BaseSettings):
         default=DEFAULT_EVIDENCE,
         ge=2,
         le=MAX_EVIDENCE,
-        description="Spike only when chance would give such a count less than once in this many.",
+        description=(
+            "Spike only when chance would give such a count less than once in this many (per 5"
+            " minutes of windows that long)."
+        ),
     )
     default_escalate_after: int = Field(
         default=900,

@@ -165,9 +165,8 @@ def rise_floor(baseline: int, window: int, span: int, ratio: tuple[int, int]) ->
     with the count and the window, and so does the bound). The quick test that stops most events
     of a syndicate before any sum; a hair under the bound, so floating point never refuses a
     plausible count."""
-    num, den = ratio
-    share = num * window
-    mean = baseline * share / (share + den * span)
+    _, share, whole = _rise(0, baseline, window, span, ratio)
+    mean = baseline * share / whole
     if mean <= _CHERNOFF:
         return 0.0
     return (mean - math.sqrt(_CHERNOFF * mean)) * (1 - _HAIR) - 1e-6

@@ -156,17 +156,17 @@ def _spike_at(
         if Fraction(base, span // _MICRO) < Fraction(_PRIOR[0], _PRIOR[1] // _MICRO):
             base, span = _PRIOR[0], _PRIOR[1]
 
-    def tenfold(current: int, window: timedelta, base: int, span: timedelta) -> bool:
-        return _could_rise(current, window, base, span, multiplier)
-
     # The evidence is weighed against the hour and the same hour on the days before, together.
     pooled = (base, span) if daily is None else (base + daily[0], span + daily[1] * _HOUR)
     for window in _SCALES:
         current = count(t - window, t)
         if (
             current >= min_count
-            and tenfold(current, window, base, span)
-            and (daily is None or tenfold(current, window, daily[0], daily[1] * _HOUR))
+            and _could_rise(current, window, base, span, multiplier)
+            and (
+                daily is None
+                or _could_rise(current, window, daily[0], daily[1] * _HOUR, multiplier)
+            )
             # Counted per 5 minutes: a window of w minutes, 5 / w chances in that time.
             and _chance(current, pooled[0], window, pooled[1]) * Fraction(evidence)
             < Fraction(window // _MICRO, _SCALES[-1] // _MICRO)

@@ -194,6 +194,20 @@ class SyndicateWindow:
     hours_from: int | None = None
     hours: list[int] = field(default_factory=list)
 
+    def copy(self) -> SyndicateWindow:
+        """A copy that shares no list with this one."""
+        return SyndicateWindow(
+            list(self.times),
+            self.first_event,
+            self.spike_open,
+            self.alerted_count,
+            self.watermark,
+            self.alerted_window,
+            self.alerted_at,
+            self.hours_from,
+            list(self.hours),
+        )
+
     def count_hour(self, t: int) -> None:
         hour = t // HOUR
         if self.hours_from is None:

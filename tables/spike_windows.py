@@ -92,6 +92,19 @@ class Kept:
     def count(self, t: int) -> None:
         self.fresh.append(t)
 
+    def copy(self) -> Kept:
+        """A copy that shares no mutable state with this one."""
+        return Kept(
+            self.syndicate_id,
+            self.window.copy(),
+            self.applied,
+            list(self.open),
+            list(self.sealed),
+            self.next_segment,
+            list(self.fresh),
+            self.generation,
+        )
+
 
 class SpikeWindows:
     """Owns table ``spike-windows``: defines it, reads a syndicate's window, writes a batch's."""
@@ -188,12 +201,29 @@ class SpikeWindows:
         if not given), by partition, to the store and the changelog; returns what waits until the
         changelog has every record (the batch is acknowledged after that, while the next one is
         already being processed)."""
-        sends: list[Sent] = []
+        return await self.write_records(self.records(moved, marks, generations))
+
+    def records(
+        self,
+        moved: dict[int, list[Kept]],
+        marks: dict[int, int],
+        generations: dict[int, int] | None = None,
+    ) -> dict[int, list[Record]]:
+        """What ``write`` writes, by partition, in the order it must land. Each window's times
+        counted since its last write go into these records: build them once per write."""
+        by_partition: dict[int, list[Record]] = {}
         for p in sorted(moved.keys() | marks.keys()):
             records = [r for k in moved.get(p, ()) for r in self._records(k)]
             if p in marks:  # last: a mark in the changelog implies the windows before it
                 generation = (generations or {}).get(p, 0)
                 records.append((mark_key(p), {"applied": marks[p], "generation": generation}))
+            by_partition[p] = records
+        return by_partition
+
+    async def write_records(self, by_partition: dict[int, list[Record]]) -> Settle:
+        """``records``' records to the store and the changelog."""
+        sends: list[Sent] = []
+        for p, records in by_partition.items():
             with on_partition(self.source_topic, p):
                 sends += await self._write(p, records)
         return lambda: self._confirmed(sends)

@@ -43,7 +43,7 @@ from models.transaction import Transaction
 from pipeline.alerts.rules import RulesCache
 from pipeline.platform import metrics
 from pipeline.platform.queries import rows, run, run_many
-from tables.spike_windows import Kept, Settle, SpikeWindows
+from tables.spike_windows import Kept, Record, Settle, SpikeWindows
 
 log = logging.getLogger(__name__)
 TOPIC = "transactions"
@@ -53,6 +53,35 @@ TOPIC = "transactions"
 class Detection:
     alerts: list[Alert] = field(default_factory=list)
     late: int = 0
+
+
+@dataclass
+class _Applied:
+    """A batch applied to the windows: the alerts it raised, the ids of its late transactions (not
+    counted), and the partitions it moved."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    late_ids: list[str] = field(default_factory=list)
+    partitions: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Before:
+    """A partition's windows before a batch was applied ahead: its mark, the syndicates already
+    moved by this batch's ``prepare``, and copies of the syndicates the batch touches."""
+
+    mark: int
+    moved: list[str]
+    syndicates: dict[str, Kept]
+
+
+@dataclass
+class AppliedAhead:
+    """A batch applied before the database said which of its transactions are stored here."""
+
+    count: int
+    applied: _Applied
+    before: dict[int, _Before]
 
 
 @dataclass
@@ -73,14 +102,17 @@ class AnomalyDetector:
         self.rule = windows.rule
         self._partitions: dict[int, _Cached] = {}
         # Windows moved by the current batch, written to the table (with their partitions' marks)
-        # by ``persist``.
+        # by ``persist``; their records, where ``apply_ahead`` built them already.
         self._moved: dict[int, dict[str, Kept]] = {}
+        self._records: dict[int, list[Record]] | None = None
 
     def invalidate(self, partitions: Sequence[int] | None = None) -> None:
         """Forget in-memory state (after a failed attempt): it is read from the table again."""
         for p in list(self._partitions) if partitions is None else partitions:
             self._partitions.pop(p, None)
             self._moved.pop(p, None)
+            if self._records is not None:
+                self._records.pop(p, None)
 
     async def prepare(self, conn: psycopg.AsyncConnection, accepted: Sequence[Accepted]) -> None:
         """Bring the windows of the batch's syndicates up to date, before its rows are inserted."""
@@ -168,37 +200,59 @@ class AnomalyDetector:
         metrics.WINDOW_CATCH_UPS.inc(len(again))
         cached.mark = stored_upto
 
+    def apply_ahead(self, accepted: Sequence[Accepted]) -> AppliedAhead:
+        """Apply the whole batch now, as if every transaction in it were stored from its own source
+        position (the usual case), while the database is still inserting it; ``detect`` keeps the
+        result if so, and otherwise puts the windows back as they were and applies what it must.
+
+        The batch must have been ``prepare``d."""
+        before: dict[int, _Before] = {}
+        for a in accepted:
+            p = a.source.partition
+            if p not in before:
+                cached = self._partitions[p]
+                moved = self._moved.get(p, {})
+                # Moved by a catch-up in ``prepare``: building their records changes them too.
+                before[p] = _Before(
+                    cached.mark, list(moved), {s: k.copy() for s, k in moved.items()}
+                )
+            kept_before = before[p].syndicates
+            s = a.transaction.syndicate_id
+            if s not in kept_before:
+                kept_before[s] = self._partitions[p].syndicates[s].copy()
+        applied = self._apply_all(accepted)
+        # The table's records too: only the store and the changelog wait for the commit.
+        self._records = self._table_records()
+        return AppliedAhead(len(accepted), applied, before)
+
     async def detect(
         self,
         conn: psycopg.AsyncConnection,
         stored: Sequence[Accepted],
         replayed: Collection[str] = (),
+        ahead: AppliedAhead | None = None,
     ) -> Detection:
         """Apply the transactions stored from their own source position, in consumption order;
         write alerts and the partitions' versions and newest offsets. ``replayed`` names those
-        stored by an earlier attempt (their alerts may stand already).
+        stored by an earlier attempt (their alerts may stand already). ``ahead``: the batch as
+        ``apply_ahead`` applied it; it stands if every transaction of the batch is in ``stored``.
 
         The batch must have been ``prepare``d in the same database transaction.
         """
-        result = Detection()
-        by_partition: dict[int, list[Accepted]] = {}
-        for a in stored:
-            by_partition.setdefault(a.source.partition, []).append(a)
-        if not by_partition:
+        if ahead is not None and ahead.count == len(stored):
+            applied = ahead.applied  # ``stored`` is the whole batch, in the same order
+        else:
+            if ahead is not None:
+                self._put_back(ahead)
+                metrics.WINDOWS_APPLIED_AGAIN.inc()
+            applied = self._apply_all(stored)
+        result = Detection(alerts=applied.alerts, late=len(applied.late_ids))
+        if not applied.partitions:
             return result
-        late_ids: list[str] = []
-        for partition, accepted in by_partition.items():
-            alerts, late = self._apply(partition, accepted)
-            result.alerts += alerts
-            late_ids += late
-            cached = self._partitions[partition]
-            # Never back: a redelivered batch can lie behind what was applied before.
-            cached.mark = max(cached.mark, *(a.source.offset for a in accepted))
-        result.late = len(late_ids)
         metrics.LATE_EVENTS.inc(result.late)
-        if late_ids:
-            await run(conn, "alerts/mark_late", transaction_ids=late_ids)
-        partitions = sorted(by_partition)
+        if applied.late_ids:
+            await run(conn, "alerts/mark_late", transaction_ids=applied.late_ids)
+        partitions = applied.partitions
         bumped = await rows(
             conn,
             "alerts/bump_partition_versions",
@@ -213,6 +267,33 @@ class AnomalyDetector:
         if result.alerts:
             await self._insert_alerts(conn, result.alerts)
         return result
+
+    def _apply_all(self, stored: Sequence[Accepted]) -> _Applied:
+        """The rules over the transactions, partition by partition; each partition's newest offset
+        applied moves on."""
+        by_partition: dict[int, list[Accepted]] = {}
+        for a in stored:
+            by_partition.setdefault(a.source.partition, []).append(a)
+        applied = _Applied(partitions=sorted(by_partition))
+        for partition, accepted in by_partition.items():
+            alerts, late = self._apply(partition, accepted)
+            applied.alerts += alerts
+            applied.late_ids += late
+            cached = self._partitions[partition]
+            # Never back: a redelivered batch can lie behind what was applied before.
+            cached.mark = max(cached.mark, *(a.source.offset for a in accepted))
+        return applied
+
+    def _put_back(self, ahead: AppliedAhead) -> None:
+        """The windows as they were before ``apply_ahead``."""
+        self._records = None
+        for p, before in ahead.before.items():
+            cached = self._partitions[p]
+            cached.mark = before.mark
+            cached.syndicates.update(before.syndicates)
+            moved = self._moved.setdefault(p, {})
+            moved.clear()
+            moved.update((s, cached.syndicates[s]) for s in before.moved)
 
     def _apply(self, partition: int, accepted: Sequence[Accepted]) -> tuple[list[Alert], list[str]]:
         """The rules over one partition's transactions, in offset order: (alerts, late ids)."""
@@ -243,12 +324,18 @@ class AnomalyDetector:
     async def persist(self) -> Settle:
         """Write the windows the batch moved, and the partitions' marks, to the table, after the
         database commit; returns what waits for the changelog to have them."""
+        records = self._table_records() if self._records is None else self._records
+        self._records = None
+        settle = await self.windows.write_records(records)
+        self._moved.clear()
+        return settle
+
+    def _table_records(self) -> dict[int, list[Record]]:
+        """The table's records for the windows the batch moved and their partitions' marks."""
         moved = {p: list(kept.values()) for p, kept in self._moved.items()}
         marks = {p: self._partitions[p].mark for p in self._moved}
         generations = {p: self._partitions[p].generation for p in self._moved}
-        settle = await self.windows.write(moved, marks, generations)
-        self._moved.clear()
-        return settle
+        return self.windows.records(moved, marks, generations)
 
     async def _not_stored(
         self, conn: psycopg.AsyncConnection, alerts: list[Alert], replayed: Collection[str]

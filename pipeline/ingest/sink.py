@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import psycopg
@@ -10,7 +11,7 @@ from psycopg.rows import dict_row
 import sql
 from models.anomaly import Alert
 from models.batch import Accepted, DeadLetter, conflict
-from pipeline.alerts.detection import AnomalyDetector, Settle
+from pipeline.alerts.detection import AnomalyDetector, AppliedAhead, Settle
 from pipeline.platform import dead_letters
 from pipeline.platform.db import LazyConnection
 from pipeline.platform.queries import run
@@ -99,13 +100,15 @@ class TransactionSink:
             if self.detector is not None and accepted:
                 await self.detector.prepare(conn, accepted)
             here: set[str] = set()
+            ahead: AppliedAhead | None = None
             if accepted:
-                result.inserted, here = await self._insert(conn, accepted, result)
-            if self.detector is not None and here:
+                result.inserted, here, ahead = await self._insert_and_apply(conn, accepted, result)
+            if self.detector is not None and (here or ahead is not None):
                 detection = await self.detector.detect(
                     conn,
                     [a for a in accepted if a.transaction.transaction_id in here],
                     replayed=here.difference(result.inserted),
+                    ahead=ahead,
                 )
                 result.alerts, result.late = detection.alerts, detection.late
             await dead_letters.store(conn, result.dead)
@@ -113,11 +116,39 @@ class TransactionSink:
             result.settle = await self.detector.persist()
         return result
 
-    async def _insert(
+    async def _insert_and_apply(
         self, conn: psycopg.AsyncConnection, accepted: list[Accepted], result: SinkResult
+    ) -> tuple[list[str], set[str], AppliedAhead | None]:
+        """``_insert``; while PostgreSQL runs the insert statement (on its own core), the batch is
+        applied ahead to the spike windows, which the detector keeps when every transaction turns
+        out to be new here (the usual case). Inserting and applying took turns on the worker's
+        core before: about a third of a batch's time was spent waiting for the database."""
+        if self.detector is None:
+            return *await self._insert(conn, accepted, result), None
+        sent = asyncio.Event()
+        inserting = asyncio.ensure_future(self._insert(conn, accepted, result, sent))
+        waiting = asyncio.ensure_future(sent.wait())
+        try:
+            await asyncio.wait((inserting, waiting), return_when=asyncio.FIRST_COMPLETED)
+            ahead = None if inserting.done() else self.detector.apply_ahead(accepted)
+        except BaseException:
+            # The connection is the insert's until it returns: never leave it mid-statement.
+            await asyncio.wait((inserting,))
+            raise
+        finally:
+            waiting.cancel()
+        return *await inserting, ahead
+
+    async def _insert(
+        self,
+        conn: psycopg.AsyncConnection,
+        accepted: list[Accepted],
+        result: SinkResult,
+        sent: asyncio.Event | None = None,
     ) -> tuple[list[str], set[str]]:
         """The ids inserted now, and the ids stored from their own source position: those, plus
-        any an earlier attempt at this very batch stored before it crashed."""
+        any an earlier attempt at this very batch stored before it crashed. ``sent`` is set as the
+        insert statement goes to the server."""
         async with conn.cursor(row_factory=dict_row) as cur:
             async with cur.copy(_COPY_STAGED) as copy:
                 for a in accepted:
@@ -134,6 +165,8 @@ class TransactionSink:
                             a.source.offset,
                         )
                     )
+            if sent is not None:
+                sent.set()  # the waiter runs once this task waits for the server's answer
             await cur.execute(sql.load("ingest/insert_transactions"))
             inserted = [r["transaction_id"] for r in await cur.fetchall()]
             here = set(inserted)

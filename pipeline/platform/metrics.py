@@ -28,6 +28,11 @@ WINDOW_CATCH_UPS = Counter(
     "pulse_window_catch_up_rows_total",
     "Stored transactions applied again to the spike windows because their table had missed them",
 )
+WINDOWS_APPLIED_AGAIN = Counter(
+    "pulse_windows_applied_again_total",
+    "Batches applied to the spike windows ahead of the insert, then again because some of their"
+    " transactions were not new (duplicates, redeliveries)",
+)
 ALERTS = Counter("pulse_alerts_total", "Alerts raised", ["kind"])
 ALERT_LATENCY = Histogram(
     "pulse_alert_latency_seconds",

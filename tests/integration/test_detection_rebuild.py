@@ -3,15 +3,21 @@ gone, as after a crash or a rebalance) raises exactly the alerts of one that nev
 both equal the oracle, late events and lagging clocks included; so does one that crashes between
 the database commit and the table write, or after part of the table write landed, or after all of
 it but before the offsets were committed, and is redelivered the batch. Real PostgreSQL; the
-changelog is a stand-in (no broker), restored from on every restart."""
+changelog is a stand-in (no broker), restored from on every restart. A producer's retries (the same
+transaction again at a later position) change nothing either, though each such batch was applied
+to the windows ahead of the insert with its duplicates and has to be put back."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
+import orjson
 import pytest
 
 from config import Settings
@@ -35,7 +41,8 @@ TOUCHY = {"spike_multiplier": Decimal("1.5"), "spike_min_count": 2}
 def stream(seed: int) -> list[dict]:
     rng = random.Random(seed)
     out = []
-    for s in range(3):
+    for s in range(5):
+        quiet = s >= 3  # absent from most batches: their windows move only now and then
         moment, n = T0, 0
         while moment < T0 + timedelta(hours=2, minutes=30):
             # One syndicate's clock runs behind; every one sends a late straggler now and then.
@@ -56,14 +63,13 @@ def stream(seed: int) -> list[dict]:
             )
             n += 1
             burst = T0 + timedelta(hours=2) <= moment < T0 + timedelta(hours=2, minutes=4)
-            moment += timedelta(seconds=rng.expovariate(1 if burst else 1 / 30))
+            rate = 1 / 600 if quiet else 1 if burst else 1 / 30
+            moment += timedelta(seconds=rng.expovariate(rate))
     out.sort(key=lambda x: x[0])  # in the order they happened; stamped by each producer's clock
     return [r for _, r in out]
 
 
 def messages(records: list[dict]) -> list[SourceMessage]:
-    import orjson
-
     return [
         SourceMessage("transactions", 0, i, r["syndicate_id"].encode(), orjson.dumps(r))
         for i, r in enumerate(records)
@@ -85,20 +91,52 @@ class Worker:
         return Worker(url, settings, self.table.restored())
 
 
-async def run(url: str, records: list[dict], batch: int, how: str) -> set[tuple[str, str, str]]:
+def table_differences(url: str, changelog: dict[str, Any]) -> list[Any]:
+    """``pulse verify``'s check of the windows, on the stand-in's changelog."""
+    settings = Settings(database_url=url, kafka_url="kafka://127.0.0.1:1", **TOUCHY)
+    as_sent = [
+        SimpleNamespace(
+            key=key.encode(),
+            value=None if value is None else orjson.dumps(value),
+            partition=0,
+            offset=i,
+        )
+        for i, (key, value) in enumerate(changelog.items())
+    ]
+    with db.connect(url) as conn:
+        return windows.verify(conn, as_sent, settings)
+
+
+async def run(
+    url: str, records: list[dict], batch: int, how: str
+) -> tuple[set[tuple[str, str, str]], dict[str, Any]]:
     """``how``: continuous, restart (after every batch), or a crash on some batches: lost (no
     table record landed), partial (some did), landed (all did, the offsets were not committed),
     forgotten (the changelog itself is gone, as with the embedded broker's memory); or rebuilt
-    (the windows rebuilt from PostgreSQL now and then, the worker running)."""
+    (the windows rebuilt from PostgreSQL now and then, the worker running); or duplicated (some
+    transactions sent again a few positions later, some whole batches again, and the changelog
+    forgotten now and then, so that windows caught up from the database are put back too).
+    Returns the alerts raised and the table's changelog at the end."""
     settings = Settings(database_url=url, kafka_url="kafka://127.0.0.1:1", **TOUCHY)
     rng = random.Random(7)
     worker = Worker(url, settings, LocalTable())
     found = set()
+    if how == "duplicated":
+        # A producer's retries: some transactions come again, a few positions later.
+        again: list[dict] = []
+        due: list[tuple[int, dict]] = []  # (after how many more, the transaction)
+        for r in records:
+            again.append(r)
+            again += [d for n, d in due if n == 0]
+            due = [(n - 1, d) for n, d in due if n > 0]
+            if rng.random() < 0.05:
+                due.append((rng.randint(0, 20), r))
+        records = again
     msgs = messages(records)
     for start in range(0, len(msgs), batch):
         if how == "restart":
             worker = await worker.replaced(url, settings)
-        if how == "forgotten" and rng.random() < 0.1:
+        if how in ("forgotten", "duplicated") and rng.random() < 0.1:
             worker.table.changelog.clear()
             worker = await worker.replaced(url, settings)
         if how == "rebuilt" and start and rng.random() < 0.1:
@@ -120,8 +158,21 @@ async def run(url: str, records: list[dict], batch: int, how: str) -> set[tuple[
         if result.settle is not None:
             await result.settle()
         found |= {(a.kind.value, a.syndicate_id, a.transaction_id) for a in result.alerts}
+        if how == "duplicated":
+            # After every batch, not only at the end: a window the table got wrong can heal as its
+            # times fall behind the horizon.
+            assert table_differences(url, worker.table.changelog) == []
+        if how == "duplicated" and rng.random() < 0.1:
+            # A whole batch sent again, far ahead: nothing in it is new.
+            copies = [replace(a.source, offset=10**6 + a.source.offset) for a in t.accepted]
+            again = triage(copies, datetime.now(UTC), timedelta(minutes=5))
+            result = await worker.sink.write(again.accepted, again.dead)
+            assert not result.inserted
+            assert not result.alerts
+            if result.settle is not None:
+                await result.settle()
     await worker.sink.close()
-    return found
+    return found, worker.table.changelog
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -137,17 +188,23 @@ def test_restarts_and_crashes_around_the_table_write_change_no_alert(
         records, multiplier=TOUCHY["spike_multiplier"], min_count=TOUCHY["spike_min_count"]
     )
     assert any(k == "spike" for k, _, _ in expected), "the stream must exercise the spike rule"
-    for how in ("continuous", "restart", "lost", "partial", "landed", "forgotten", "rebuilt"):
+    hows = ("continuous", "restart", "lost", "partial", "landed", "forgotten", "rebuilt")
+    for how in (*hows, "duplicated"):
         name = f"rebuild_{seed}_{how}"
         with db.connect(postgres.url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = database_url_for(postgres.url, name)
         db.upgrade(url)
         applied_again = metrics.WINDOW_CATCH_UPS._value.get()
-        raised = asyncio.run(run(url, records, batch=37, how=how))
+        put_back = metrics.WINDOWS_APPLIED_AGAIN._value.get()
+        raised, changelog = asyncio.run(run(url, records, batch=37, how=how))
         applied_again = metrics.WINDOW_CATCH_UPS._value.get() - applied_again
-        if how in ("forgotten", "rebuilt"):
+        put_back = metrics.WINDOWS_APPLIED_AGAIN._value.get() - put_back
+        if how in ("forgotten", "rebuilt", "duplicated"):
             assert applied_again > 0, f"{how}: the windows were never rebuilt from the database"
+        if how == "duplicated":
+            # Batches applied ahead with their duplicates, then put back and applied without.
+            assert put_back > 0, "no batch was applied again"
         with db.connect(url) as conn:
             stored = {
                 (r[0], r[1], r[2])
@@ -155,3 +212,5 @@ def test_restarts_and_crashes_around_the_table_write_change_no_alert(
             }
         assert stored == expected, how
         assert raised == expected, how
+        # And the table holds exactly the windows the stored rows give.
+        assert table_differences(url, changelog) == [], how

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,7 @@ from bench.common import (
 from config import Settings
 from models.batch import SourceMessage, triage
 from pipeline.alerts.detection import AnomalyDetector
+from pipeline.bootstrap import WORKER_GC_THRESHOLD
 from pipeline.devtools.local_table import LocalTable
 from pipeline.devtools.produce import produce
 from pipeline.ingest.sink import TransactionSink
@@ -57,7 +59,17 @@ async def raw_consume_rate(stack: BenchStack, n: int) -> float:
 
 
 async def sink_alone_rate(database_url: str, values: list[bytes], batch: int) -> float:
-    """The worker's triage, sink and anomaly detection on the same messages, without Kafka."""
+    """The worker's triage, sink and anomaly detection on the same messages, without Kafka, under
+    the worker's garbage-collector thresholds (as the worker runs them)."""
+    collecting = gc.get_threshold()
+    gc.set_threshold(*WORKER_GC_THRESHOLD)
+    try:
+        return await _sink_alone_rate(database_url, values, batch)
+    finally:
+        gc.set_threshold(*collecting)
+
+
+async def _sink_alone_rate(database_url: str, values: list[bytes], batch: int) -> float:
     settings = Settings()
     # The windows' table without a broker: the store and the records, no changelog round trip.
     table = LocalTable()

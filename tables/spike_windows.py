@@ -396,7 +396,8 @@ def _head(kept: Kept) -> dict[str, Any]:
     if window.watermark is not None:
         # For ops: the windows as of the syndicate's newest event.
         last_5_minutes, previous_hour = recent_counts(window, window.watermark)
-        head["as_of"] = from_micros(window.watermark).isoformat()
+        # A datetime: orjson writes it as isoformat() would, in a third of the time.
+        head["as_of"] = from_micros(window.watermark)
         head["last_5_minutes"] = last_5_minutes
         head["previous_hour"] = previous_hour
     return head

@@ -8,7 +8,7 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from models.anomaly import MINUTE, SyndicateWindow
+from models.anomaly import MINUTE, SyndicateWindow, from_micros
 from pipeline.devtools.local_table import LocalTable
 from tables.spike_windows import (
     SEGMENT,
@@ -309,3 +309,17 @@ def test_a_send_refused_midway_leaves_every_record_in_the_store_and_they_go_agai
         (b"syn-2", b'{"open":[4]}'),
     ]
     assert store.persisted == {0: 2}
+
+
+def test_a_head_shows_ops_its_newest_event_time_as_iso_8601():
+    producer, store = FakeProducer(), FakeStore()
+    app = SimpleNamespace(producer=SimpleNamespace(_ensure_producer=lambda: producer))
+    table = SimpleNamespace(data=store, changelog_topic_name="changelog")
+    windows = SpikeWindows(table, Changelog(app, table), "transactions", LATENESS)  # type: ignore[arg-type]
+    kept = Kept("syn-1", SyndicateWindow())
+    newest = 1_000 * MINUTE + 7  # a microsecond part: written to the microsecond
+    counted(kept, [1_000 * MINUTE - 1_000_000, newest])
+    asyncio.run(windows.save({0: [kept]}, {}))
+    head = json.loads(store[b"syn-1"])
+    assert head["as_of"] == from_micros(newest).isoformat() == "1970-01-01T16:40:00.000007+00:00"
+    assert (head["last_5_minutes"], head["previous_hour"]) == (2, 0)

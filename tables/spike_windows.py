@@ -53,6 +53,14 @@ Record = tuple[str, dict[str, Any] | None]  # None: the key is deleted
 Encoded = tuple[str, bytes, bytes | None]  # the record's key, and key and value as stored and sent
 SEGMENT = 32  # times per sealed segment: a head never carries more than this many
 _SEPARATOR = "\x00"  # cannot be in a syndicate id: PostgreSQL text cannot hold it
+# RocksDB's memory, per partition's database. Faust's defaults (three write buffers of 64 MiB and a
+# 2 GiB block cache) let a worker's memory grow by hundreds of MiB as heads are rewritten every
+# batch, for windows whose live data is a few MiB (docs/PERFORMANCE.md, "Memory").
+STORE_OPTIONS = {
+    "write_buffer_size": 8 << 20,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 16 << 20,
+}
 
 
 def changelog_topic(app_id: str) -> str:
@@ -139,6 +147,7 @@ class SpikeWindows:
             NAME,
             partitions=partitions,
             changelog_topic=topic,
+            options=dict(STORE_OPTIONS),  # a copy: Faust's store changes the dict it is given
             help="Each syndicate's spike windows: exact event times of its horizon, live counts.",
         )
         table.key_serializer = "raw"  # read when the store first opens, after this

@@ -8,10 +8,13 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import faust
+
 from models.anomaly import MINUTE, SyndicateWindow, from_micros
 from pipeline.devtools.local_table import LocalTable
 from tables.spike_windows import (
     SEGMENT,
+    STORE_OPTIONS,
     Changelog,
     Encoded,
     Kept,
@@ -323,3 +326,12 @@ def test_a_head_shows_ops_its_newest_event_time_as_iso_8601():
     head = json.loads(store[b"syn-1"])
     assert head["as_of"] == from_micros(newest).isoformat() == "1970-01-01T16:40:00.000007+00:00"
     assert (head["last_5_minutes"], head["previous_hour"]) == (2, 0)
+
+
+def test_the_table_s_rocksdb_memory_is_bounded(tmp_path):
+    app = faust.App("bounded", broker="kafka://127.0.0.1:1", store="rocksdb://", datadir=tmp_path)
+    windows = SpikeWindows.define(app, "transactions", 4, LATENESS)
+    options = windows.table.data.rocksdb_options
+    assert options.write_buffer_size == STORE_OPTIONS["write_buffer_size"] < 64 << 20
+    assert options.max_write_buffer_number == STORE_OPTIONS["max_write_buffer_number"]
+    assert options.block_cache_size == STORE_OPTIONS["block_cache_size"] < 2 << 30

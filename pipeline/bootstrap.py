@@ -143,9 +143,10 @@ def use_fast_loop() -> None:
 # allocations of container objects instead of 700. A worker allocates a few per transaction (decoded
 # records, rows, window copies) and holds many long-lived ones (every syndicate's window), so at the
 # default the collector ran hundreds of times a second for nothing: objects are freed by reference
-# counting, and what a cycle holds is found at the next pass. 10-25% more transactions a second
-# (docs/PERFORMANCE.md).
-WORKER_GC_THRESHOLD = (100_000, 50, 100)
+# counting, and what a cycle holds is found at the next pass. The older generations keep their
+# default ratios, so a full pass still comes every few minutes under load. 10-25% more transactions
+# a second (docs/PERFORMANCE.md).
+WORKER_GC_THRESHOLD = (100_000, 10, 10)
 
 
 def run_worker(app: faust.App, settings: Settings) -> None:

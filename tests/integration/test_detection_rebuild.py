@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from config import Settings
-from models.batch import SourceMessage, triage
+from models.batch import SourceMessage, Triage, triage
 from pipeline.alerts.detection import AnomalyDetector
 from pipeline.devtools import oracle
 from pipeline.devtools.local_table import LocalTable
@@ -91,9 +91,12 @@ class Worker:
         return Worker(url, settings, self.table.restored())
 
 
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, kafka_url="kafka://127.0.0.1:1", **TOUCHY)
+
+
 def table_differences(url: str, changelog: dict[str, Any]) -> list[Any]:
     """``pulse verify``'s check of the windows, on the stand-in's changelog."""
-    settings = Settings(database_url=url, kafka_url="kafka://127.0.0.1:1", **TOUCHY)
     as_sent = [
         SimpleNamespace(
             key=key.encode(),
@@ -104,7 +107,31 @@ def table_differences(url: str, changelog: dict[str, Any]) -> list[Any]:
         for i, (key, value) in enumerate(changelog.items())
     ]
     with db.connect(url) as conn:
-        return windows.verify(conn, as_sent, settings)
+        return windows.verify(conn, as_sent, settings_for(url))
+
+
+def retried(records: list[dict], rng: random.Random) -> list[dict]:
+    """A producer's retries: some transactions come again, a few positions later."""
+    again: list[dict] = []
+    due: list[tuple[int, dict]] = []  # (after how many more, the transaction)
+    for r in records:
+        again.append(r)
+        again += [d for n, d in due if n == 0]
+        due = [(n - 1, d) for n, d in due if n > 0]
+        if rng.random() < 0.05:
+            due.append((rng.randint(0, 20), r))
+    return again
+
+
+async def resend_far_ahead(worker: Worker, batch: Triage) -> None:
+    """A whole batch sent again, from positions far ahead: nothing in it is new."""
+    copies = [replace(a.source, offset=10**6 + a.source.offset) for a in batch.accepted]
+    again = triage(copies, datetime.now(UTC), timedelta(minutes=5))
+    result = await worker.sink.write(again.accepted, again.dead)
+    assert not result.inserted
+    assert not result.alerts
+    if result.settle is not None:
+        await result.settle()
 
 
 async def run(
@@ -117,22 +144,11 @@ async def run(
     transactions sent again a few positions later, some whole batches again, and the changelog
     forgotten now and then, so that windows caught up from the database are put back too).
     Returns the alerts raised and the table's changelog at the end."""
-    settings = Settings(database_url=url, kafka_url="kafka://127.0.0.1:1", **TOUCHY)
+    settings = settings_for(url)
     rng = random.Random(7)
     worker = Worker(url, settings, LocalTable())
     found = set()
-    if how == "duplicated":
-        # A producer's retries: some transactions come again, a few positions later.
-        again: list[dict] = []
-        due: list[tuple[int, dict]] = []  # (after how many more, the transaction)
-        for r in records:
-            again.append(r)
-            again += [d for n, d in due if n == 0]
-            due = [(n - 1, d) for n, d in due if n > 0]
-            if rng.random() < 0.05:
-                due.append((rng.randint(0, 20), r))
-        records = again
-    msgs = messages(records)
+    msgs = messages(retried(records, rng) if how == "duplicated" else records)
     for start in range(0, len(msgs), batch):
         if how == "restart":
             worker = await worker.replaced(url, settings)
@@ -163,14 +179,7 @@ async def run(
             # times fall behind the horizon.
             assert table_differences(url, worker.table.changelog) == []
         if how == "duplicated" and rng.random() < 0.1:
-            # A whole batch sent again, far ahead: nothing in it is new.
-            copies = [replace(a.source, offset=10**6 + a.source.offset) for a in t.accepted]
-            again = triage(copies, datetime.now(UTC), timedelta(minutes=5))
-            result = await worker.sink.write(again.accepted, again.dead)
-            assert not result.inserted
-            assert not result.alerts
-            if result.settle is not None:
-                await result.settle()
+            await resend_far_ahead(worker, t)
     await worker.sink.close()
     return found, worker.table.changelog
 

@@ -102,17 +102,17 @@ class AnomalyDetector:
         self.rule = windows.rule
         self._partitions: dict[int, _Cached] = {}
         # Windows moved by the current batch, written to the table (with their partitions' marks)
-        # by ``persist``; their records, where ``apply_ahead`` built them already.
+        # by ``persist``; their table records, where ``apply_ahead`` built them already.
         self._moved: dict[int, dict[str, Kept]] = {}
-        self._records: dict[int, list[Record]] | None = None
+        self._built: dict[int, list[Record]] | None = None
 
     def invalidate(self, partitions: Sequence[int] | None = None) -> None:
         """Forget in-memory state (after a failed attempt): it is read from the table again."""
         for p in list(self._partitions) if partitions is None else partitions:
             self._partitions.pop(p, None)
             self._moved.pop(p, None)
-            if self._records is not None:
-                self._records.pop(p, None)
+            if self._built is not None:
+                self._built.pop(p, None)
 
     async def prepare(self, conn: psycopg.AsyncConnection, accepted: Sequence[Accepted]) -> None:
         """Bring the windows of the batch's syndicates up to date, before its rows are inserted."""
@@ -222,7 +222,7 @@ class AnomalyDetector:
                 kept_before[s] = self._partitions[p].syndicates[s].copy()
         applied = self._apply_all(accepted)
         # The table's records too: only the store and the changelog wait for the commit.
-        self._records = self._table_records()
+        self._built = self._table_records()
         return AppliedAhead(len(accepted), applied, before)
 
     async def detect(
@@ -286,7 +286,7 @@ class AnomalyDetector:
 
     def _put_back(self, ahead: AppliedAhead) -> None:
         """The windows as they were before ``apply_ahead``."""
-        self._records = None
+        self._built = None
         for p, before in ahead.before.items():
             cached = self._partitions[p]
             cached.mark = before.mark
@@ -324,8 +324,8 @@ class AnomalyDetector:
     async def persist(self) -> Settle:
         """Write the windows the batch moved, and the partitions' marks, to the table, after the
         database commit; returns what waits for the changelog to have them."""
-        records = self._table_records() if self._records is None else self._records
-        self._records = None
+        records = self._table_records() if self._built is None else self._built
+        self._built = None
         settle = await self.windows.write_records(records)
         self._moved.clear()
         return settle

@@ -21,7 +21,13 @@ def register(
     publisher: AlertPublisher,
     partitions: PartitionKeeper,
 ) -> None:
-    route_batches(app, topic, ingestor.handle, "agents.transactions.ingest_transactions")
+    route_batches(
+        app,
+        topic,
+        ingestor.handle,
+        "agents.transactions.ingest_transactions",
+        prepare=ingestor.triage,
+    )
 
     @app.timer(interval=5.0, name="agents.transactions.relay_unpublished_alerts")
     async def relay_unpublished_alerts() -> None:

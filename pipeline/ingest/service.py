@@ -43,10 +43,14 @@ class Ingestor:
         self.partitioner = partitioner
         self.max_future = max_future
 
-    async def handle(self, events: Sequence[Any]) -> SinkResult:
+    async def triage(self, events: Sequence[Any]) -> Triage:
+        """Decoded and sorted, touching no state of the ingestion's: the worker triages a batch
+        while the one before it is still being written."""
         messages = [source_of(e) for e in events]
         await self.partitioner.refresh()
-        batch = triage(messages, datetime.now(UTC), self.max_future, self.partitioner)
+        return triage(messages, datetime.now(UTC), self.max_future, self.partitioner)
+
+    async def handle(self, batch: Triage) -> SinkResult:
         await self._reroute(batch.misrouted)
         started = time.perf_counter()
         result = await self._write(batch)

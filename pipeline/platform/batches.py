@@ -7,7 +7,9 @@ rebalance waits for it in ``wait_empty``), and acknowledged through ``Consumer.a
 handler returned, that is after the database commit, and after whatever the handler's outcome says
 must settle first (its ``settle``: the spike windows' changelog). Settling overlaps the next batch;
 at most ``MAX_SETTLING`` batches wait to settle at a time. Faust's own commit timer and gap handling commit
-the offsets. The generation and flow checks stay in ``Consumer.getmany``, which the drain loop still
+the offsets. Handling overlaps too (``InFlight``): while one batch waits on the database, the next is
+fetched and prepared (a route's ``prepare``: decoding and triage); batches are still handled one at a
+time, in the order fetched. The generation and flow checks stay in ``Consumer.getmany``, which the drain loop still
 calls. A topic keeps an agent as its public face: it subscribes the topic and shows in Faust's pages,
 but no event reaches its stream.
 """
@@ -15,6 +17,7 @@ but no event reaches its stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +26,24 @@ from typing import Any
 
 from pipeline.platform.failures import stop_hard
 
-BatchHandler = Callable[[Sequence[Any]], Awaitable[object]]
+BatchHandler = Callable[[Any], Awaitable[object]]
+BatchPreparer = Callable[[Sequence[Any]], Awaitable[Any]]
 _ROUTES = "pulse_batch_routes"
 MAX_SETTLING = 4
+
+
+async def _as_fetched(messages: Sequence[Any]) -> Sequence[Any]:
+    return messages
+
+
+@dataclass(frozen=True)
+class BatchRoute:
+    """A routed topic's handler, and what can be done to a batch before the batch in hand is done
+    (``prepare``: no state of the handler's may change; by default, nothing). ``handle`` takes
+    what ``prepare`` gave."""
+
+    handle: BatchHandler
+    prepare: BatchPreparer = _as_fetched
 
 
 @dataclass
@@ -35,7 +53,7 @@ class BatchRoutes:
 
     size: int
     within: float
-    handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    handlers: dict[str, BatchRoute] = field(default_factory=dict)
     # Batches handled, not yet acknowledged: waiting for their outcome to settle.
     settling: deque[asyncio.Task[None]] = field(default_factory=deque)
 
@@ -44,10 +62,16 @@ def configure_batches(app: Any, size: int, within: float) -> None:
     app.__dict__[_ROUTES] = BatchRoutes(size, within)
 
 
-def route_batches(app: Any, topic: Any, handler: BatchHandler, agent_name: str) -> None:
+def route_batches(
+    app: Any,
+    topic: Any,
+    handler: BatchHandler,
+    agent_name: str,
+    prepare: BatchPreparer = _as_fetched,
+) -> None:
     """Deliver ``topic``'s messages to ``handler`` in fetched batches, on ``app``'s consumer
-    (after ``configure_batches``)."""
-    app.__dict__[_ROUTES].handlers[topic.get_topic_name()] = handler
+    (after ``configure_batches``); ``handler`` takes what ``prepare`` made of each batch."""
+    app.__dict__[_ROUTES].handlers[topic.get_topic_name()] = BatchRoute(handler, prepare)
 
     @app.agent(topic, name=agent_name)
     async def subscribed(stream):  # type: ignore[no-untyped-def]
@@ -63,13 +87,70 @@ def routes_of(app: Any) -> BatchRoutes:
     return app.__dict__.get(_ROUTES, _NO_ROUTES)
 
 
-async def deliver(consumer: Any, handler: BatchHandler, messages: list[Any]) -> None:
+class InFlight:
+    """The batch being handled while the drain loop fetches and prepares the next: at most one, so
+    batches are handled one at a time, in the order they were fetched."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    async def hand_over(
+        self,
+        consumer: Any,
+        route: BatchRoute,
+        messages: list[Any],
+        still_current: Callable[[], bool],
+    ) -> bool:
+        """Prepare ``messages`` while the batch before is handled, then, once that one is done,
+        start handling them, unless ``still_current`` says no longer (a rebalance happened
+        meanwhile: nothing of the batch was tracked, its partitions' owners fetch it again)."""
+        if not still_current():
+            return False
+        try:
+            prepared = await route.prepare(messages)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            stop_hard(f"preparing a batch of {len(messages)} from {messages[0].topic}")
+        await self.finish()
+        if not still_current():
+            return False
+        track(consumer, messages)  # before any await: a rebalance now waits for the batch
+        self._task = asyncio.ensure_future(_handled(consumer, route.handle, messages, prepared))
+        return True
+
+    async def finish(self) -> None:
+        """Wait for the batch in hand, if any."""
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+
+    async def abandon(self) -> None:
+        """Cancel the batch in hand, if any, and wait for it: it stays unacknowledged."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def deliver(
+    consumer: Any, handler: BatchHandler, messages: list[Any], prepared: Any = None
+) -> None:
     """One fetched batch of one topic: tracked, handled, settled, then acknowledged, in that order.
+    ``handler`` gets ``prepared`` (what its route's ``prepare`` made of the batch) or, without it,
+    the messages.
 
     ``handler`` deals with content and transient failures itself; anything that still escapes it
     (or its settling) is a bug, and the process stops without acknowledging the batch. A
     cancellation (shutdown, the app crashing) leaves it unacknowledged: it is redelivered.
     """
+    track(consumer, messages)
+    await _handled(consumer, handler, messages, prepared)
+
+
+def track(consumer: Any, messages: list[Any]) -> None:
+    """From here a rebalance waits for the messages to be acknowledged (``wait_empty``)."""
     monitor = consumer.app.monitor
     for message in messages:
         consumer.track_message(message)
@@ -77,8 +158,13 @@ async def deliver(consumer: Any, handler: BatchHandler, messages: list[Any]) -> 
         now = monotonic()
         for tp in {m.tp for m in messages}:
             monitor.stream_inbound_time[tp] = now  # Faust's "stream is idle" check stays quiet
+
+
+async def _handled(
+    consumer: Any, handler: BatchHandler, messages: list[Any], prepared: Any
+) -> None:
     try:
-        outcome = await handler(messages)
+        outcome = await handler(messages if prepared is None else prepared)
     except asyncio.CancelledError:
         raise
     except BaseException:

@@ -7,6 +7,7 @@
   messages of a topic with a batch route go to its handler a fetched batch at a time, instead of one
   ``wait_first(callback(message), ...)`` each (four tasks per message). The other messages of a
   fetch (the tables' changelogs) go to Faust's callback in order, under one such wait per fetch.
+  While a batch is handled, the loop fetches and prepares the next (``batches.InFlight``).
 - Highwaters past the last record. The embedded broker answers "latest offset" with one past the
   first record of a partition's last batch, not one past its last record; Faust restores a table
   from its changelog up to that, and the records after it, still on their way from the fetcher,
@@ -29,7 +30,7 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from pipeline.platform.batches import BatchHandler, BatchRoutes, deliver, routes_of
+from pipeline.platform.batches import BatchRoute, BatchRoutes, InFlight, routes_of
 
 FETCH_MAX_WAIT_MS = 20
 
@@ -93,6 +94,7 @@ class _Consumer(faust_aiokafka.Consumer):
         routes = routes_of(self.app)
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
+        in_flight = InFlight()
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 self.diag.set_flag(CONSUMER_FETCHING)
@@ -100,18 +102,23 @@ class _Consumer(faust_aiokafka.Consumer):
                 await self.sleep(0)
                 if not self.should_stop:
                     generation = self.app.consumer_generation_id
+
+                    def still_current(generation: int = generation) -> bool:
+                        # A rebalance since the batch was fetched: its partitions may be someone
+                        # else's now. Nothing of it was tracked; their owners fetch it again.
+                        return self.app.consumer_generation_id == generation
+
                     batches = await self._drain_fetched(ait, routes.handlers)
                     await self._gather_more(batches, routes)
-                    if self.app.consumer_generation_id != generation:
-                        # A rebalance while the batch gathered: its partitions may be someone
-                        # else's now. Nothing of it was tracked; their owners fetch it again.
-                        batches = {}
                     for topic, messages in batches.items():
                         for i in range(0, len(messages), routes.size):
                             chunk = messages[i : i + routes.size]
-                            await deliver(self, routes.handlers[topic], chunk)
+                            route = routes.handlers[topic]
+                            if not await in_flight.hand_over(self, route, chunk, still_current):
+                                break
                     await self._commit_if_due()
                     self.diag.unset_flag(CONSUMER_FETCHING)
+            await in_flight.finish()
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
                 self.log.info("Broker stopped consumer, shutting down...")
@@ -126,11 +133,10 @@ class _Consumer(faust_aiokafka.Consumer):
             self.log.exception("Drain messages raised: %r", exc)
             raise
         finally:
+            await in_flight.abandon()  # only on the way out with an error: finished otherwise
             self.diag.unset_flag(CONSUMER_FETCHING)
 
-    async def _drain_fetched(
-        self, ait: Any, routes: dict[str, BatchHandler]
-    ) -> dict[str, list[Any]]:
+    async def _drain_fetched(self, ait: Any, routes: dict[str, BatchRoute]) -> dict[str, list[Any]]:
         """One fetch: routed topics' messages gathered per topic, the rest through Faust's callback
         as upstream does; read offsets and gaps kept as upstream keeps them."""
         batches: dict[str, list[Any]] = {}

@@ -119,3 +119,105 @@ def test_a_bug_stops_the_process_without_acknowledging(monkeypatch: pytest.Monke
         asyncio.run(batches.deliver(consumer, handler, messages(2)))
     assert consumer.acked == []
     assert stopped == ["handling a batch of 2 from transactions"]
+
+
+def test_the_next_batch_is_prepared_while_one_is_handled_and_handled_after_it():
+    consumer, log = FakeConsumer(), []
+    first, second = messages(2), messages(3)
+    release = asyncio.Event()
+
+    async def prepare(items: Any) -> list[Any]:
+        log.append(("prepare", len(items)))
+        return list(items)
+
+    async def handle(items: Any) -> None:
+        log.append(("handle", len(items)))
+        if len(items) == 2:
+            await release.wait()  # the database's wait
+            log.append(("handled", 2))
+
+    route = batches.BatchRoute(handle, prepare)
+
+    async def run() -> None:
+        in_flight = batches.InFlight()
+        assert await in_flight.hand_over(consumer, route, first, lambda: True)
+        await asyncio.sleep(0)
+        assert log == [("prepare", 2), ("handle", 2)]
+        handing = asyncio.ensure_future(in_flight.hand_over(consumer, route, second, lambda: True))
+        await asyncio.sleep(0)
+        assert log[-1] == ("prepare", 3)  # prepared while the first waits
+        assert consumer.acked == []
+        release.set()
+        assert await handing
+        await in_flight.finish()
+
+    asyncio.run(run())
+    assert log == [("prepare", 2), ("handle", 2), ("prepare", 3), ("handled", 2), ("handle", 3)]
+    assert consumer.acked == first + second
+
+
+def test_a_batch_fetched_before_a_rebalance_is_neither_tracked_nor_handled():
+    consumer, handled = FakeConsumer(), []
+    generation = [1]
+    release = asyncio.Event()
+
+    async def handle(items: Any) -> None:
+        handled.append(len(items))
+        if len(items) == 2:
+            await release.wait()
+            generation[0] = 2  # the rebalance came while the first batch was handled
+
+    route = batches.BatchRoute(handle)
+
+    async def run() -> bool:
+        in_flight = batches.InFlight()
+        current = lambda fetched=generation[0]: generation[0] == fetched  # noqa: E731
+        assert await in_flight.hand_over(consumer, route, messages(2), current)
+        handing = asyncio.ensure_future(in_flight.hand_over(consumer, route, messages(3), current))
+        await asyncio.sleep(0)
+        release.set()
+        return await handing
+
+    assert asyncio.run(run()) is False
+    assert handled == [2]
+    assert len(consumer.tracked) == 2
+    assert len(consumer.acked) == 2
+
+
+def test_an_abandoned_batch_stays_unacknowledged():
+    consumer = FakeConsumer()
+
+    async def handle(items: Any) -> None:
+        await asyncio.Event().wait()
+
+    async def run() -> None:
+        in_flight = batches.InFlight()
+        await in_flight.hand_over(consumer, batches.BatchRoute(handle), messages(2), lambda: True)
+        await asyncio.sleep(0)
+        await in_flight.abandon()
+
+    asyncio.run(run())
+    assert len(consumer.tracked) == 2
+    assert consumer.acked == []
+
+
+def test_a_bug_in_preparing_stops_the_process_before_tracking(monkeypatch: pytest.MonkeyPatch):
+    consumer, stopped = FakeConsumer(), []
+
+    def stop_hard(what: str) -> None:
+        stopped.append(what)
+        raise SystemExit(70)
+
+    monkeypatch.setattr(batches, "stop_hard", stop_hard)
+
+    async def prepare(items: Any) -> None:
+        raise KeyError("a bug")
+
+    async def handle(items: Any) -> None:
+        raise AssertionError("never handled")
+
+    route = batches.BatchRoute(handle, prepare)
+    with pytest.raises(SystemExit):
+        asyncio.run(batches.InFlight().hand_over(consumer, route, messages(2), lambda: True))
+    assert consumer.tracked == []
+    assert stopped == ["preparing a batch of 2 from transactions"]

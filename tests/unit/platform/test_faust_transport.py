@@ -70,6 +70,19 @@ class FakeConsumer:
         self.acked.append(message)
 
 
+@pytest.fixture
+def stopped(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What ``stop_hard`` was called for; it raises SystemExit instead of ending the process."""
+    calls: list[str] = []
+
+    def stop_hard(what: str) -> None:
+        calls.append(what)
+        raise SystemExit(70)
+
+    monkeypatch.setattr(batches, "stop_hard", stop_hard)
+    return calls
+
+
 def messages(n: int) -> list[Any]:
     return [SimpleNamespace(tp=("transactions", i % 2), topic="transactions") for i in range(n)]
 
@@ -103,14 +116,8 @@ def test_a_cancelled_batch_is_never_acknowledged():
     assert consumer.acked == []
 
 
-def test_a_bug_stops_the_process_without_acknowledging(monkeypatch: pytest.MonkeyPatch):
-    consumer, stopped = FakeConsumer(), []
-
-    def stop_hard(what: str) -> None:
-        stopped.append(what)
-        raise SystemExit(70)
-
-    monkeypatch.setattr(batches, "stop_hard", stop_hard)
+def test_a_bug_stops_the_process_without_acknowledging(stopped: list[str]):
+    consumer = FakeConsumer()
 
     async def handler(items: Any) -> None:
         raise AttributeError("a bug")
@@ -201,14 +208,8 @@ def test_an_abandoned_batch_stays_unacknowledged():
     assert consumer.acked == []
 
 
-def test_a_bug_in_preparing_stops_the_process_before_tracking(monkeypatch: pytest.MonkeyPatch):
-    consumer, stopped = FakeConsumer(), []
-
-    def stop_hard(what: str) -> None:
-        stopped.append(what)
-        raise SystemExit(70)
-
-    monkeypatch.setattr(batches, "stop_hard", stop_hard)
+def test_a_bug_in_preparing_stops_the_process_before_tracking(stopped: list[str]):
+    consumer = FakeConsumer()
 
     async def prepare(items: Any) -> None:
         raise KeyError("a bug")

@@ -7,11 +7,11 @@ rebalance waits for it in ``wait_empty``), and acknowledged through ``Consumer.a
 handler returned, that is after the database commit, and after whatever the handler's outcome says
 must settle first (its ``settle``: the spike windows' changelog). Settling overlaps the next batch;
 at most ``MAX_SETTLING`` batches wait to settle at a time. Faust's own commit timer and gap handling commit
-the offsets. Handling overlaps too (``InFlight``): while one batch waits on the database, the next is
-fetched and prepared (a route's ``prepare``: decoding and triage); batches are still handled one at a
-time, in the order fetched. The generation and flow checks stay in ``Consumer.getmany``, which the drain loop still
-calls. A topic keeps an agent as its public face: it subscribes the topic and shows in Faust's pages,
-but no event reaches its stream.
+the offsets. Handling overlaps too (``InFlight``): while one batch waits on the database, the next
+is fetched and prepared (a route's ``prepare``: decoding and triage); batches are still handled one
+at a time, in the order fetched. The generation and flow checks stay in ``Consumer.getmany``, which
+the drain loop still calls. A topic keeps an agent as its public face: it subscribes the topic and
+shows in Faust's pages, but no event reaches its stream.
 """
 
 from __future__ import annotations
@@ -134,21 +134,6 @@ class InFlight:
                 await task
 
 
-async def deliver(
-    consumer: Any, handler: BatchHandler, messages: list[Any], prepared: Any = None
-) -> None:
-    """One fetched batch of one topic: tracked, handled, settled, then acknowledged, in that order.
-    ``handler`` gets ``prepared`` (what its route's ``prepare`` made of the batch) or, without it,
-    the messages.
-
-    ``handler`` deals with content and transient failures itself; anything that still escapes it
-    (or its settling) is a bug, and the process stops without acknowledging the batch. A
-    cancellation (shutdown, the app crashing) leaves it unacknowledged: it is redelivered.
-    """
-    track(consumer, messages)
-    await _handled(consumer, handler, messages, prepared)
-
-
 def track(consumer: Any, messages: list[Any]) -> None:
     """From here a rebalance waits for the messages to be acknowledged (``wait_empty``)."""
     monitor = consumer.app.monitor
@@ -163,8 +148,14 @@ def track(consumer: Any, messages: list[Any]) -> None:
 async def _handled(
     consumer: Any, handler: BatchHandler, messages: list[Any], prepared: Any
 ) -> None:
+    """One tracked batch of one topic: handled, settled, then acknowledged, in that order.
+
+    ``handler`` deals with content and transient failures itself; anything that still escapes it
+    (or its settling) is a bug, and the process stops without acknowledging the batch. A
+    cancellation (shutdown, the app crashing) leaves it unacknowledged: it is redelivered.
+    """
     try:
-        outcome = await handler(messages if prepared is None else prepared)
+        outcome = await handler(prepared)
     except asyncio.CancelledError:
         raise
     except BaseException:

@@ -56,7 +56,7 @@ def test_the_batch_path_uses_only_what_the_consumer_still_has():
 
 
 class FakeConsumer:
-    """Just what ``deliver`` touches: tracking, acks, the monitor."""
+    """Just what the batch path touches: tracking, acks, the monitor."""
 
     def __init__(self) -> None:
         self.tracked: list[Any] = []
@@ -87,6 +87,13 @@ def messages(n: int) -> list[Any]:
     return [SimpleNamespace(tp=("transactions", i % 2), topic="transactions") for i in range(n)]
 
 
+async def deliver(consumer: FakeConsumer, handler: Any, batch: list[Any]) -> None:
+    """One batch through the batch path, nothing in hand before it."""
+    in_flight = batches.InFlight()
+    assert await in_flight.hand_over(consumer, batches.BatchRoute(handler), batch, lambda: True)
+    await in_flight.finish()
+
+
 def test_a_batch_is_tracked_handled_then_acknowledged():
     consumer, batch, seen = FakeConsumer(), messages(4), []
 
@@ -95,7 +102,7 @@ def test_a_batch_is_tracked_handled_then_acknowledged():
         assert consumer.acked == []
         seen.extend(items)
 
-    asyncio.run(batches.deliver(consumer, handler, batch))
+    asyncio.run(deliver(consumer, handler, batch))
     assert seen == batch
     assert consumer.acked == batch
     assert consumer.app.monitor.events_total == 4
@@ -112,7 +119,7 @@ def test_a_cancelled_batch_is_never_acknowledged():
         raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
-        asyncio.run(batches.deliver(consumer, handler, messages(3)))
+        asyncio.run(deliver(consumer, handler, messages(3)))
     assert consumer.acked == []
 
 
@@ -123,7 +130,7 @@ def test_a_bug_stops_the_process_without_acknowledging(stopped: list[str]):
         raise AttributeError("a bug")
 
     with pytest.raises(SystemExit):
-        asyncio.run(batches.deliver(consumer, handler, messages(2)))
+        asyncio.run(deliver(consumer, handler, messages(2)))
     assert consumer.acked == []
     assert stopped == ["handling a batch of 2 from transactions"]
 

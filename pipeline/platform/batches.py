@@ -115,7 +115,7 @@ class InFlight:
         await self.finish()
         if not still_current():
             return False
-        track(consumer, messages)  # before any await: a rebalance now waits for the batch
+        _track(consumer, messages)  # before any await: a rebalance now waits for the batch
         self._task = asyncio.ensure_future(_handled(consumer, route.handle, messages, prepared))
         return True
 
@@ -134,7 +134,7 @@ class InFlight:
                 await task
 
 
-def track(consumer: Any, messages: list[Any]) -> None:
+def _track(consumer: Any, messages: list[Any]) -> None:
     """From here a rebalance waits for the messages to be acknowledged (``wait_empty``)."""
     monitor = consumer.app.monitor
     for message in messages:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.batch import Accepted, DeadLetter, Triage, internal_error, triage
+from pipeline.alerts.detection import Settle
 from pipeline.alerts.publisher import AlertPublisher
 from pipeline.ingest.sink import SinkResult, TransactionSink
 from pipeline.platform import dead_letters, metrics
@@ -63,9 +64,6 @@ class Ingestor:
             what=f"publishing {len(result.dead)} dead letters",
         )
         if result.alerts:
-            # Stored already: handed to the producer now, and acknowledged by the broker while
-            # the next batch is handled; best effort, completed by the outbox relay.
-            result.settle_also(await self.alerts.hand_over_alerts(result.alerts))
             _alert_latency(batch, result)
         result.duplicates += batch.duplicates
         metrics.MESSAGES.labels("inserted").inc(len(result.inserted))
@@ -122,10 +120,17 @@ class Ingestor:
 
     def _once(self, accepted: list[Accepted], dead: list[DeadLetter]) -> Any:
         return retry_transient(
-            lambda: self.sink.write(accepted, dead),
+            lambda: self.sink.write(accepted, dead, self._publish_alerts),
             on_failure=self._on_sink_failure,
             what=f"writing a batch of {len(accepted)} transactions",
         )
+
+    async def _publish_alerts(self, result: SinkResult) -> Settle | None:
+        """Stored already: handed to the producer at the commit, and acknowledged by the broker
+        while the next batch is handled; best effort, completed by the outbox relay."""
+        if not result.alerts:
+            return None
+        return await self.alerts.hand_over_alerts(result.alerts)
 
     async def _on_sink_failure(self) -> None:
         metrics.SINK_RETRIES.inc()

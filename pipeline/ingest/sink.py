@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -80,16 +81,29 @@ class TransactionSink:
         """Drop the connection after a failure so the next attempt starts clean."""
         await self._connection.discard()
 
-    async def write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
+    async def write(
+        self,
+        accepted: list[Accepted],
+        dead: list[DeadLetter],
+        committed: Callable[[SinkResult], Awaitable[Settle | None]] | None = None,
+    ) -> SinkResult:
+        """``committed`` runs right after the commit, before the spike windows' table write: what
+        it starts (the alerts' publication) does not wait for the table; what it returns must
+        finish, after the table's changelog, before the batch is acknowledged."""
         try:
-            return await self._write(accepted, dead)
+            return await self._write(accepted, dead, committed)
         except BaseException:
             if self.detector is not None:
                 # The transaction rolled back; so must the windows it moved in memory.
                 self.detector.invalidate(sorted({a.source.partition for a in accepted}))
             raise
 
-    async def _write(self, accepted: list[Accepted], dead: list[DeadLetter]) -> SinkResult:
+    async def _write(
+        self,
+        accepted: list[Accepted],
+        dead: list[DeadLetter],
+        committed: Callable[[SinkResult], Awaitable[Settle | None]] | None,
+    ) -> SinkResult:
         conn = await self._connection.get()
         result = SinkResult(dead=list(dead))
         async with conn.transaction():
@@ -112,8 +126,11 @@ class TransactionSink:
                 )
                 result.alerts, result.late = detection.alerts, detection.late
             await dead_letters.store(conn, result.dead)
+        publication = None if committed is None else await committed(result)
         if self.detector is not None:
             result.settle = await self.detector.persist()
+        if publication is not None:
+            result.settle_also(publication)
         return result
 
     async def _insert_and_apply(

@@ -223,3 +223,46 @@ def test_restarts_and_crashes_around_the_table_write_change_no_alert(
         assert raised == expected, how
         # And the table holds exactly the windows the stored rows give.
         assert table_differences(url, changelog) == [], how
+
+
+def test_alerts_are_handed_on_at_the_commit_before_the_table_write(postgres):
+    """The alerts' publication starts as soon as they are committed, not after the spike windows'
+    table write; the batch still waits for both before it is acknowledged."""
+    from tests.conftest import database_url_for
+
+    with db.connect(postgres.url, autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "handed_on_at_commit"')
+    url = database_url_for(postgres.url, "handed_on_at_commit")
+    db.upgrade(url)
+    records = stream(3)[:400]
+    t = triage(messages(records), datetime.now(UTC), timedelta(minutes=5))
+    seen: dict[str, Any] = {}
+    published = asyncio.Event()
+
+    async def committed(result: Any) -> Any:
+        with db.connect(url) as conn:  # another session: sees only what is committed
+            seen["stored"] = {r[0] for r in conn.execute("SELECT transaction_id FROM alerts")}
+        seen["raised"] = {a.transaction_id for a in result.alerts}
+        seen["table"] = dict(worker.table.changelog)
+
+        async def publication() -> None:
+            published.set()
+
+        return publication
+
+    async def main() -> Any:
+        result = await worker.sink.write(t.accepted, t.dead, committed)
+        assert not published.is_set()
+        assert result.settle is not None
+        await result.settle()
+        await worker.sink.close()
+        return result
+
+    worker = Worker(url, settings_for(url), LocalTable())
+    result = asyncio.run(main())
+    assert seen["raised"], "the batch must raise alerts"
+    assert seen["raised"] == {a.transaction_id for a in result.alerts}
+    assert seen["stored"] == seen["raised"]
+    assert seen["table"] == {}, "the table was written before the alerts were handed on"
+    assert worker.table.changelog, "the table write never happened"
+    assert published.is_set(), "the batch's settle must finish the publication"

@@ -3,15 +3,16 @@ fetched, without Faust's per-message stream machinery (about 45 µs a message as
 few µs here: docs/PERFORMANCE.md).
 
 What Faust gives is kept. Each message is tracked (``track_message``: the monitor sees it, and a
-rebalance waits for it in ``wait_empty``), and acknowledged through ``Consumer.ack`` only after its
-handler returned, that is after the database commit, and after whatever the handler's outcome says
-must settle first (its ``settle``: the spike windows' changelog). Settling overlaps the next batch;
-at most ``MAX_SETTLING`` batches wait to settle at a time. Faust's own commit timer and gap handling commit
+rebalance waits for it in ``wait_empty``), and acknowledged only after its handler returned, that
+is after the database commit, and after whatever the handler's outcome says must settle first (its
+``settle``: the spike windows' changelog); the consumer's ``ack_all`` does ``Consumer.ack``'s
+bookkeeping for the batch under one hold of its lock. Settling overlaps the next batch; at most
+``MAX_SETTLING`` batches wait to settle at a time. Faust's own commit timer and gap handling commit
 the offsets. Handling overlaps too (``InFlight``): while one batch waits on the database, the next
 is fetched and prepared (a route's ``prepare``: decoding and triage); batches are still handled one
-at a time, in the order fetched. The generation and flow checks stay in ``Consumer.getmany``, which
-the drain loop still calls. A topic keeps an agent as its public face: it subscribes the topic and
-shows in Faust's pages, but no event reaches its stream.
+at a time, in the order fetched. The consumer's fetch keeps ``Consumer.getmany``'s generation,
+flow and assignment checks (pipeline.platform.faust_transport). A topic keeps an agent as its
+public face: it subscribes the topic and shows in Faust's pages, but no event reaches its stream.
 """
 
 from __future__ import annotations
@@ -183,8 +184,7 @@ async def _settled(
 
 
 def _acknowledge(consumer: Any, messages: list[Any]) -> None:
-    for message in messages:
-        consumer.ack(message)
+    consumer.ack_all(messages)
     monitor = consumer.app.monitor
     if monitor is not None:
         monitor.events_total += len(messages)

@@ -7,14 +7,17 @@
   messages of a topic with a batch route go to its handler a fetched batch at a time, instead of one
   ``wait_first(callback(message), ...)`` each (four tasks per message). The other messages of a
   fetch (the tables' changelogs) go to Faust's callback in order, under one such wait per fetch.
-  While a batch is handled, the loop fetches and prepares the next (``batches.InFlight``).
+  While a batch is handled, the loop fetches and prepares the next (``batches.InFlight``). A fetch
+  becomes messages in one pass (``_drain_fetched``, upstream's ``getmany`` without its generator
+  step per record), and a handled batch is acknowledged in one (``ack_all``, upstream's ``ack``
+  under one hold of its lock).
 - Highwaters past the last record. The embedded broker answers "latest offset" with one past the
   first record of a partition's last batch, not one past its last record; Faust restores a table
   from its changelog up to that, and the records after it, still on their way from the fetcher,
   reach the table's store after the worker has started writing it. ``highwaters`` reads the
   partition's last batch to find the true end (on Kafka the two agree and nothing changes).
 
-Both replace private faust-streaming code: the version is pinned in pyproject.toml, and
+These replace private faust-streaming code: the version is pinned in pyproject.toml, and
 ``tests/unit/platform/test_faust_transport.py`` fails when the upstream code they replace changes.
 """
 
@@ -22,13 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
 
 from pipeline.platform.batches import BatchRoute, BatchRoutes, InFlight, routes_of
 
@@ -98,7 +103,6 @@ class _Consumer(faust_aiokafka.Consumer):
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 self.diag.set_flag(CONSUMER_FETCHING)
-                ait = self.getmany(timeout=1.0)
                 await self.sleep(0)
                 if not self.should_stop:
                     generation = self.app.consumer_generation_id
@@ -108,7 +112,7 @@ class _Consumer(faust_aiokafka.Consumer):
                         # else's now. Nothing of it was tracked; their owners fetch it again.
                         return self.app.consumer_generation_id == generation
 
-                    batches = await self._drain_fetched(ait, routes.handlers)
+                    batches = await self._drain_fetched(1.0, routes.handlers)
                     await self._gather_more(batches, routes)
                     for topic, messages in batches.items():
                         for i in range(0, len(messages), routes.size):
@@ -136,31 +140,62 @@ class _Consumer(faust_aiokafka.Consumer):
             await in_flight.abandon()  # only on the way out with an error: finished otherwise
             self.diag.unset_flag(CONSUMER_FETCHING)
 
-    async def _drain_fetched(self, ait: Any, routes: dict[str, BatchRoute]) -> dict[str, list[Any]]:
+    async def _drain_fetched(
+        self, wait: float, routes: dict[str, BatchRoute]
+    ) -> dict[str, list[Any]]:
         """One fetch: routed topics' messages gathered per topic, the rest through Faust's callback
-        as upstream does; read offsets and gaps kept as upstream keeps them."""
+        as upstream does; read offsets and gaps kept as upstream keeps them.
+
+        ``Consumer.getmany`` in one pass: upstream is an async generator, one step a record, that
+        reads the partition's highwater for the monitor and checks the flow, the generation and
+        the partition's assignment at every record. Here the assignment and the highwater are read
+        once a partition, and the flow and the generation after each pause for the event loop,
+        the only points where they can change (a batch is checked again when handed over)."""
+        records, active_partitions = await self._wait_next_records(wait)
+        if records is None or self.should_stop:
+            return {}
+        if not self.flow_active:
+            # As upstream: a suspended flow seeks back to the committed offsets.
+            try:
+                await self.perform_seek()
+            except Exception as exc:
+                self.log.warning(f"exception performing seek when flow not active {exc}")
+            return {}
+        generation = self.app.consumer_generation_id
+        track_end_offset = self.app.monitor.track_tp_end_offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        to_message = self._to_message
+        read_offset = self._read_offset
+        buffered = self._buffered_partitions
         batches: dict[str, list[Any]] = {}
         others: list[Any] = []
-        get_read_offset = self._read_offset.__getitem__
         since_yield = 0
-        async for tp, message in ait:
-            since_yield += 1
-            if since_yield > 100:
-                await asyncio.sleep(0)
-                since_yield = 0
-            offset = message.offset
-            r_offset = get_read_offset(tp)
-            if r_offset is not None and offset < r_offset:
-                continue  # upstream drops it too: already read
-            gap = offset - (r_offset or 0)
-            if gap > 1 and r_offset and self.app.topics.acks_enabled_for(message.topic):
-                await self._add_gap(tp, r_offset + 1, offset)
-            handler = routes.get(tp.topic)
-            if handler is not None:
-                batches.setdefault(tp.topic, []).append(message)
-            else:
-                others.append(message)
-            self._read_offset[tp] = offset
+        current = True
+        for tp, fetched in records.items():
+            if not current:
+                break
+            if active_partitions is not None and tp not in active_partitions and tp not in buffered:
+                continue
+            track_end_offset(tp, self.highwater(tp))
+            into = batches.setdefault(tp.topic, []) if tp.topic in routes else others
+            for record in fetched:
+                since_yield += 1
+                if since_yield > 100:
+                    # The batch in hand runs meanwhile; upstream yields as often.
+                    await asyncio.sleep(0)
+                    since_yield = 0
+                    current = self.flow_active and self.app.consumer_generation_id == generation
+                    if not current:
+                        break  # as upstream's generator stops: the rest is fetched again
+                offset = record.offset
+                r_offset = read_offset[tp]
+                if r_offset is not None and offset < r_offset:
+                    continue  # upstream drops it too: already read
+                gap = offset - (r_offset or 0)
+                if gap > 1 and r_offset and acks_enabled_for(tp.topic):
+                    await self._add_gap(tp, r_offset + 1, offset)
+                into.append(to_message(tp, record))
+                read_offset[tp] = offset
         if others:
             # Upstream waits on each message's callback or the flow's suspension (four tasks a
             # message); once suspended, every later message of the fetch is dropped. One wait for
@@ -185,9 +220,40 @@ class _Consumer(faust_aiokafka.Consumer):
             left = deadline - time.monotonic()
             if gathered >= routes.size or left <= 0:
                 return
-            more = await self._drain_fetched(self.getmany(timeout=left), routes.handlers)
+            more = await self._drain_fetched(left, routes.handlers)
             for topic, messages in more.items():
                 batches.setdefault(topic, []).extend(messages)
+
+    def ack_all(self, messages: Sequence[Any]) -> None:
+        """``Consumer.ack`` for each message, under one hold of its lock: the same bookkeeping
+        (the offsets Faust's commit timer and gap handling commit from), one wake-up for a
+        rebalance waiting for the acknowledgements."""
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        committed_offset = self._committed_offset
+        acked_index = self._acked_index
+        acked = self._acked
+        unacked = self._unacked_messages
+        newly_acked = 0
+        with ack_lock:
+            try:
+                for message in messages:
+                    if message.acked:
+                        continue
+                    message.acked = True
+                    if not acks_enabled_for(message.topic):
+                        continue
+                    tp, offset = message.tp, message.offset
+                    committed = committed_offset[tp]
+                    if committed is None or offset >= committed:
+                        index = acked_index[tp]
+                        if offset not in index:
+                            unacked.discard(message)
+                            index.add(offset)
+                            acked[tp].append(offset)
+                            newly_acked += 1
+            finally:
+                self._n_acked += newly_acked
+                notify(self._waiting_for_ack)
 
     async def _commit_if_due(self) -> None:
         if self._commit_every is not None and self._n_acked >= self._commit_every:

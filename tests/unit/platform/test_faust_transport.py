@@ -14,8 +14,9 @@ import pytest
 from faust.stores.rocksdb import Store
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Producer
+from faust.types import TP
 
-from pipeline.platform import batches
+from pipeline.platform import batches, faust_transport
 
 # sha256 of the upstream source, faust-streaming 0.15.3.
 UPSTREAM = {
@@ -35,6 +36,14 @@ UPSTREAM = {
         Producer,
         "_ensure_producer",
     ): "5592a4bbdf2513253f98233a4eac931ded2a531a86f269cddcc33bc3f5827db5",
+    # Replaced by faust_transport._Consumer._drain_fetched (a fetch in one pass) and .ack_all (the
+    # acknowledgements of a batch under one hold of the lock); the fetch itself is leaned on.
+    (Consumer, "getmany"): "4b168d84882a70d6e3e2f9804430a63b92f8fd117d3187cbb4aeb54305bda34e",
+    (Consumer, "ack"): "5fcf41cf45153475de3790dc56fec1b83335956dc8b3bf7ff6bbb2b57627f03f",
+    (
+        Consumer,
+        "_wait_next_records",
+    ): "6218e1969a636b3ff504ad1b8e7ad58a113572e43d746cc96d684ed5153032c6",
     (Store, "_set"): "4227e561e288d9413bf663a3a67940fd4976f5484e70e49445858ce4d400d26e",
     (Store, "_del"): "07f42ff3caefffddb002ba3c316120ee8a608a15021fa226fd8e9ba2635004a9",
 }
@@ -51,7 +60,15 @@ def test_the_upstream_code_we_replace_has_not_changed(owner: type, name: str):
 
 
 def test_the_batch_path_uses_only_what_the_consumer_still_has():
-    for name in ("track_message", "ack", "getmany", "_add_gap", "commit", "wait_first"):
+    for name in (
+        "track_message",
+        "_add_gap",
+        "commit",
+        "wait_first",
+        "_to_message",
+        "perform_seek",
+        "highwater",
+    ):
         assert hasattr(Consumer, name), name
 
 
@@ -66,8 +83,8 @@ class FakeConsumer:
     def track_message(self, message: Any) -> None:
         self.tracked.append(message)
 
-    def ack(self, message: Any) -> None:
-        self.acked.append(message)
+    def ack_all(self, messages: Any) -> None:
+        self.acked.extend(messages)
 
 
 @pytest.fixture
@@ -229,3 +246,179 @@ def test_a_bug_in_preparing_stops_the_process_before_tracking(stopped: list[str]
         asyncio.run(batches.InFlight().hand_over(consumer, route, messages(2), lambda: True))
     assert consumer.tracked == []
     assert stopped == ["preparing a batch of 2 from transactions"]
+
+
+def real_consumer() -> Any:
+    """The worker's own consumer class, never started: its bookkeeping is plain Python."""
+    faust_transport.install(20)
+    app = faust.App("batch-path", broker="kafka://127.0.0.1:1")
+    consumer = app.consumer
+    assert isinstance(consumer, faust_transport._Consumer)
+    # Acknowledgements count for subscribed topics only; "changelog" stands for one that is not.
+    app.topics.acks_enabled_for = lambda topic: topic != "changelog"  # type: ignore[method-assign]
+    return consumer
+
+
+def consumer_message(consumer: Any, topic: str, partition: int, offset: int) -> Any:
+    record = SimpleNamespace(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=1_700_000_000_000,
+        timestamp_type=0,
+        headers=[],
+        key=b"k",
+        value=b"v",
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=1,
+    )
+    return consumer._to_message(TP(topic, partition), record)
+
+
+def bookkeeping(consumer: Any) -> tuple[Any, ...]:
+    return (
+        {tp: list(offsets) for tp, offsets in consumer._acked.items()},
+        {tp: set(index) for tp, index in consumer._acked_index.items()},
+        consumer._n_acked,
+        sorted((m.tp, m.offset) for m in consumer._unacked_messages),
+    )
+
+
+def test_acknowledging_a_batch_keeps_the_books_consumer_ack_keeps():
+    """Already acknowledged, below the committed offset, the same offset twice, a topic without
+    acknowledgements: ``ack_all`` leaves the consumer exactly as ``ack`` one by one does."""
+    states, flags = [], []
+    for batched in (False, True):
+        consumer = real_consumer()
+        consumer._committed_offset[TP("transactions", 1)] = 5
+        batch = [
+            consumer_message(consumer, "transactions", 0, 0),
+            consumer_message(consumer, "transactions", 0, 1),
+            consumer_message(consumer, "transactions", 1, 4),  # below the committed offset
+            consumer_message(consumer, "transactions", 1, 5),
+            consumer_message(consumer, "transactions", 1, 5),  # the same offset again
+            consumer_message(consumer, "changelog", 0, 9),
+        ]
+        for message in batch:
+            consumer.track_message(message)
+        consumer.ack(batch[0])  # acknowledged before the batch is
+        rest = batch[1:]
+        if batched:
+            consumer.ack_all(rest)
+        else:
+            for message in rest:
+                consumer.ack(message)
+        states.append(bookkeeping(consumer))
+        flags.append([m.acked for m in batch])
+    assert states[0] == states[1]
+    assert flags[0] == flags[1] == [True] * 6
+    acked, _, n_acked, unacked = states[1]
+    assert acked == {TP("transactions", 0): [0, 1], TP("transactions", 1): [5]}
+    assert n_acked == 3
+    # What a rebalance would still wait for: the one below the committed offset, the second copy
+    # of offset 5, and the topic without acknowledgements, as upstream leaves them.
+    assert unacked == [
+        (TP("changelog", 0), 9),
+        (TP("transactions", 1), 4),
+        (TP("transactions", 1), 5),
+    ]
+
+
+def drain(consumer: Any, fetched: dict[Any, list[Any]], active: Any) -> dict[str, list[Any]]:
+    async def wait_next_records(wait: float) -> Any:
+        return fetched, active
+
+    delivered: list[Any] = []
+
+    async def callback(message: Any) -> None:
+        delivered.append((message.topic, message.partition, message.offset))
+
+    async def wait_first(first: Any, *others: Any) -> None:
+        # mode's wait_first needs the started service; the flow is never suspended here.
+        for other in others:
+            other.close()
+        await first
+
+    consumer._wait_next_records = wait_next_records
+    consumer.callback = callback
+    consumer.wait_first = wait_first
+    consumer.highwater = lambda tp: 100 + tp.partition
+    route = batches.BatchRoute(lambda batch: asyncio.sleep(0))
+    batches_ = asyncio.run(consumer._drain_fetched(1.0, {"transactions": route}))
+    consumer.delivered = delivered
+    return batches_
+
+
+def records(topic: str, partition: int, offsets: list[int]) -> list[Any]:
+    return [
+        SimpleNamespace(
+            topic=topic,
+            partition=partition,
+            offset=o,
+            timestamp=None,
+            timestamp_type=0,
+            headers=[],
+            key=None,
+            value=b"v",
+            checksum=None,
+            serialized_key_size=0,
+            serialized_value_size=1,
+        )
+        for o in offsets
+    ]
+
+
+def test_a_fetch_becomes_batches_and_keeps_faust_read_offsets_and_gaps():
+    consumer = real_consumer()
+    gaps: list[tuple[Any, int, int]] = []
+
+    async def add_gap(tp: Any, start: int, end: int) -> None:
+        gaps.append((tp, start, end))
+
+    consumer._add_gap = add_gap
+    consumer._read_offset[TP("transactions", 0)] = 3
+    fetched = {
+        TP("transactions", 0): records("transactions", 0, [2, 3, 4, 7]),  # 2 read already
+        TP("transactions", 1): records("transactions", 1, [0, 1]),
+        TP("transactions", 2): records("transactions", 2, [0]),  # not assigned here
+        TP("changelog", 0): records("changelog", 0, [10, 11]),
+    }
+    active = {TP("transactions", 0), TP("transactions", 1), TP("changelog", 0)}
+    got = drain(consumer, fetched, active)
+    assert [(m.partition, m.offset) for m in got["transactions"]] == [
+        (0, 3),
+        (0, 4),
+        (0, 7),
+        (1, 0),
+        (1, 1),
+    ]
+    assert consumer.delivered == [("changelog", 0, 10), ("changelog", 0, 11)]
+    assert gaps == [(TP("transactions", 0), 5, 7)]
+    assert consumer._read_offset[TP("transactions", 0)] == 7
+    assert consumer._read_offset[TP("transactions", 1)] == 1
+    assert consumer._read_offset[TP("transactions", 2)] is None
+    assert consumer.app.monitor.tp_end_offsets[TP("transactions", 1)] == 101
+    assert TP("transactions", 2) not in consumer.app.monitor.tp_end_offsets
+
+
+def test_a_fetch_stops_where_a_rebalance_began():
+    """Upstream's generator stops at the first record after the generation changed; so does the
+    one pass, at its next pause for the event loop: the rest is fetched again by its owner."""
+    consumer = real_consumer()
+    seen = 0
+    real_sleep = asyncio.sleep
+
+    async def rebalance_meanwhile(delay: float) -> None:
+        nonlocal seen
+        seen += 1
+        consumer.app.consumer_generation_id += 1
+        await real_sleep(delay)
+
+    fetched = {TP("transactions", 0): records("transactions", 0, list(range(250)))}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(faust_transport.asyncio, "sleep", rebalance_meanwhile)
+        got = drain(consumer, fetched, None)
+    assert seen == 1
+    assert len(got["transactions"]) == 100
+    assert consumer._read_offset[TP("transactions", 0)] == 99

@@ -155,11 +155,7 @@ class _Consumer(faust_aiokafka.Consumer):
         if records is None or self.should_stop:
             return {}
         if not self.flow_active:
-            # As upstream: a suspended flow seeks back to the committed offsets.
-            try:
-                await self.perform_seek()
-            except Exception as exc:
-                self.log.warning(f"exception performing seek when flow not active {exc}")
+            await self._seek_back()
             return {}
         generation = self.app.consumer_generation_id
         track_end_offset = self.app.monitor.track_tp_end_offset
@@ -197,13 +193,23 @@ class _Consumer(faust_aiokafka.Consumer):
                 into.append(to_message(tp, record))
                 read_offset[tp] = offset
         if others:
-            # Upstream waits on each message's callback or the flow's suspension (four tasks a
-            # message); once suspended, every later message of the fetch is dropped. One wait for
-            # the fetch's other messages, in order, drops the same ones: the standby and restoring
-            # copies of the changelogs no longer pay it per record.
-            await self._commit_if_due()
-            await self.wait_first(self._in_order(others), self.suspend_flow.wait())
+            await self._through_callback(others)
         return batches
+
+    async def _seek_back(self) -> None:
+        """As upstream's ``getmany``: a suspended flow seeks back to the committed offsets."""
+        try:
+            await self.perform_seek()
+        except Exception as exc:
+            self.log.warning(f"exception performing seek when flow not active {exc}")
+
+    async def _through_callback(self, messages: list[Any]) -> None:
+        """Upstream waits on each message's callback or the flow's suspension (four tasks a
+        message); once suspended, every later message of the fetch is dropped. One wait for the
+        fetch's other messages, in order, drops the same ones: the standby and restoring copies
+        of the changelogs no longer pay it per record."""
+        await self._commit_if_due()
+        await self.wait_first(self._in_order(messages), self.suspend_flow.wait())
 
     async def _in_order(self, messages: list[Any]) -> None:
         callback = self.callback
